@@ -1,0 +1,3 @@
+"""declare: remove reflections from photos taken through glass."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,50 @@
+"""Context module (paper 3.2): residual blocks with channel attention.
+
+Each block is two convs giving v', a squeeze-excitation attention vector u
+from v', and v + v' * u (as in RCAN and ERRNet). The module fuses the
+hallucinated representation with the image features across channels.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .config import ModelConfig
+from .layers import conv
+
+
+class ChannelAttention(nn.Module):
+    """Squeeze-excitation: global average -> bottleneck -> sigmoid weights per channel."""
+
+    def __init__(self, channels: int, reduction: int):
+        super().__init__()
+        hidden = max(1, channels // reduction)
+        self.body = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Conv2d(channels, hidden, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, channels, 1), nn.Sigmoid())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+class ResidualAttentionBlock(nn.Module):
+    def __init__(self, channels: int, reduction: int):
+        super().__init__()
+        self.convs = nn.Sequential(conv(channels, channels), conv(channels, channels))
+        self.attention = ChannelAttention(channels, reduction)
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        v1 = self.convs(v)
+        return v + v1 * self.attention(v1)
+
+
+class ContextModule(nn.Module):
+    def __init__(self, cfg: ModelConfig, channels: int):
+        super().__init__()
+        self.body = nn.Sequential(*(ResidualAttentionBlock(channels, cfg.attention_reduction)
+                                    for _ in range(cfg.context_blocks)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)

@@ -1,0 +1,149 @@
+"""The paper's losses (eq. 1-10), each a plain function or module.
+
+Weights live with the training config; these return unweighted terms.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .layers import warp
+from .mkl import MKLOutput
+
+
+def gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forward differences along x and y."""
+    return x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
+
+
+def reconstruction_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L_R (eq. 4) and the paper's l(x, y): L1 on pixels plus L1 on image gradients."""
+    (pdx, pdy), (tdx, tdy) = gradients(pred), gradients(target)
+    return F.l1_loss(pred, target) + F.l1_loss(pdx, tdx) + F.l1_loss(pdy, tdy)
+
+
+def feature_decoupling_loss(mkl: MKLOutput, target_t: list[torch.Tensor | None],
+                            target_r: list[torch.Tensor | None]) -> torch.Tensor:
+    """L_FD (eq. 1-2): G_T/G_R reconstructions against T and R of each view.
+
+    Targets are full-resolution (B, 3, H, W) or None where a view has no ground
+    truth (real sequences only have the centre's T); they are area-downsampled
+    to the heads' resolution. Raises if no view has any target.
+    """
+    terms = []
+    pairs = zip((mkl.recon_t, mkl.recon_r), (target_t, target_r))
+    for recons, targets in pairs:
+        for recon, target in zip(recons, targets):
+            if target is not None:
+                terms.append(reconstruction_loss(recon, _area_resize(target, recon.shape[-2:])))
+    if not terms:
+        raise ValueError("feature decoupling loss needs at least one ground-truth layer")
+    return torch.stack(terms).sum()
+
+
+def _area_resize(x: torch.Tensor, size: torch.Size) -> torch.Tensor:
+    return x if x.shape[-2:] == size else F.adaptive_avg_pool2d(x, size)
+
+
+def view_synthesis_loss(mkl: MKLOutput) -> torch.Tensor:
+    """L_VS (eq. 3): each neighbour's Phi_T / Phi_R warped onto the centre's.
+
+    Squared error averaged over elements (the paper's ||.||_2 made size-free).
+    """
+    total = 0.0
+    for layer, phis in (("T", mkl.phi_t), ("R", mkl.phi_r)):
+        for side, neighbour in (("prev", phis[0]), ("next", phis[2])):
+            total = total + F.mse_loss(warp(neighbour, mkl.flows[f"{layer}_{side}"]), phis[1])
+    return total
+
+
+def transfer_loss(student_rep: torch.Tensor, teacher_rep: torch.Tensor) -> torch.Tensor:
+    """L_T (eq. 7): L1 between hallucinated and distilled representations."""
+    return F.l1_loss(student_rep, teacher_rep)
+
+
+def generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """L_G (eq. 8), least squares: the student wants D to call its fakes real."""
+    return ((fake_scores - 1) ** 2).mean()
+
+
+def discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """L_D (eq. 9), least squares: teacher representations 1, student's 0."""
+    return (fake_scores ** 2).mean() + ((real_scores - 1) ** 2).mean()
+
+
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+_CONV5_3 = 34  # timm/torchvision VGG-19 ``features`` index just past conv5_3's ReLU
+
+
+def vgg19_conv5_3() -> nn.Sequential:
+    """VGG-19 up to conv5_3 (+ReLU), built with timm, random weights."""
+    import timm  # only the perceptual loss needs timm (and torchvision)
+
+    return timm.create_model("vgg19", pretrained=False).features[:_CONV5_3]
+
+
+class PerceptualLoss(nn.Module):
+    """L_P (eq. 5): L1 between VGG-19 conv5_3 features of prediction and target.
+
+    ImageNet weights cannot be downloaded here, so they come from a local file
+    (safetensors, or a torchvision/timm ``.pth`` state dict read with
+    ``weights_only=True``). Without one the loss is *disabled*: ``enabled`` is
+    False, ``reason`` says why, and calling it raises, so that a training loop
+    must skip the term knowingly instead of optimising against random features.
+    """
+
+    def __init__(self, weights: str | Path | None = None):
+        super().__init__()
+        self.weights_path = Path(weights) if weights else None
+        self.features: nn.Sequential | None = None
+        if self.weights_path is None:
+            self.reason = "no VGG-19 ImageNet weights given; perceptual loss disabled"
+            return
+        self.features = vgg19_conv5_3()
+        self.features.load_state_dict(_load_vgg_features(self.weights_path))
+        self.features.requires_grad_(False).eval()
+        self.reason = f"VGG-19 weights from {self.weights_path}"
+        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    @property
+    def enabled(self) -> bool:
+        return self.features is not None
+
+    def train(self, mode: bool = True) -> "PerceptualLoss":
+        super().train(mode)
+        if self.features is not None:
+            self.features.eval()  # a frozen feature extractor, always
+        return self
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.features is None:
+            raise RuntimeError(self.reason)
+        pred_f = self.features((pred - self.mean) / self.std)
+        with torch.no_grad():
+            target_f = self.features((target - self.mean) / self.std)
+        return F.l1_loss(pred_f, target_f)
+
+
+def _load_vgg_features(path: Path) -> dict[str, torch.Tensor]:
+    """The ``features.*`` tensors of a VGG-19 state dict, keys relative to ``features``."""
+    if not path.is_file():
+        raise FileNotFoundError(f"VGG-19 weights not found: {path}")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        state = load_file(str(path))
+    else:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    prefix = "features."
+    wanted = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    keep = {k: v for k, v in wanted.items() if int(k.split(".")[0]) < _CONV5_3}
+    if not keep:
+        raise ValueError(f"{path} holds no VGG 'features.*' weights")
+    return keep

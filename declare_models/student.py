@@ -1,0 +1,50 @@
+"""Student network (paper 3.2): one photo in, transmission out.
+
+Hallucination module and feature encoder side by side, concatenated, through
+the context module, then the teacher's decoder architecture. Like the teacher
+it predicts a correction added to the input. At inference it works alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .config import ModelConfig
+from .context import ContextModule
+from .decoder import Decoder
+from .encoder import Encoder
+from .hallucination import HallucinationModule
+from .layers import crop_to, init_weights, pad_to_multiple
+
+
+@dataclass
+class StudentOutput:
+    transmission: torch.Tensor
+    # Hallucinated representation, at 1/4 of the padded input; compared with
+    # the teacher's by the transfer and adversarial losses.
+    representation: torch.Tensor
+
+
+class Student(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.config = cfg
+        self.hallucination = HallucinationModule(cfg)
+        self.encoder = Encoder(cfg)
+        width = cfg.representation_channels + self.encoder.out_channels
+        self.context = ContextModule(cfg, width)
+        self.decoder = Decoder(cfg, width)
+        init_weights(self)
+
+    def forward(self, image: torch.Tensor) -> StudentOutput:
+        """``image``: (B, 3, H, W) in [0, 1]."""
+        if image.dim() != 4 or image.shape[1] != 3:
+            raise ValueError(f"expected an image of shape (B, 3, H, W), got {tuple(image.shape)}")
+        padded, size = pad_to_multiple(image, self.config.size_multiple)
+        representation = self.hallucination(padded)
+        x = torch.cat((representation, self.encoder(padded)), dim=1)
+        out = self.decoder(self.context(x)) + padded
+        return StudentOutput(crop_to(out, size), representation)

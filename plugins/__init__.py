@@ -1,0 +1,1 @@
+"""Exporters to photo editors, each found through the ``declare.exporters`` entry points."""
