@@ -1,0 +1,206 @@
+"""Clean a batch of photos: one bad file costs one line, never the batch.
+
+Exit status: 0 when every photo was cleaned or skipped, 1 when any failed,
+2 when the run could not start (model, device), 130 on Ctrl-C. Outputs are
+written atomically, so an interruption leaves finished files and no partial one.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from declare.batch import Job, expand_inputs, plan_jobs
+from declare.images import ImageError, Photo, format_for, read_photo, write_photo
+from declare.session import Session, SessionError
+
+BURST_TOLERANCE = 16  # pixels of size difference a burst may have, removed by a centre crop
+
+
+@dataclass
+class Options:
+    output: str | None = None
+    recursive: bool = False
+    overwrite: bool = False
+    skip_existing: bool = False
+    model: str | None = None
+    device: str = "auto"
+    half: bool | None = None
+    tile: int = 1024
+    overlap: int = 64
+    strength: float = 1.0
+    save_reflection: bool = False
+    quality: int = 95
+    quiet: bool = False
+    as_json: bool = False
+
+
+@dataclass
+class Report:
+    opts: Options
+    failed: int = 0
+    bars: bool = field(init=False)
+
+    def __post_init__(self):
+        self.bars = not self.opts.quiet and not self.opts.as_json and sys.stdout.isatty()
+
+    def progress(self, items, unit):
+        return tqdm(items, unit=unit, leave=False, disable=not self.bars or len(items) < 2)
+
+    def say(self, text: str) -> None:
+        if not self.opts.quiet and not self.opts.as_json:
+            tqdm.write(text, file=sys.stdout)
+
+    def error(self, where: str, message: str) -> None:
+        tqdm.write(f"declare: error: {where}: {message}", file=sys.stderr)
+
+    def record(self, job: Job, status: str, seconds: float, error: str | None = None,
+               notes: list[str] | None = None) -> None:
+        if status == "failed":
+            self.failed += 1
+            self.error(str(job.input), error or "failed")
+        elif status == "ok":
+            extra = f" ({'; '.join(notes)})" if notes else ""
+            self.say(f"{job.input} -> {job.output}  {seconds:.1f} s{extra}")
+        elif status == "skipped":
+            self.say(f"{job.input}: skipped, {job.output} exists")
+        if self.opts.as_json:
+            print(json.dumps({"input": str(job.input), "output": str(job.output) if job.output else None,
+                              "reflection": str(job.reflection) if job.reflection else None,
+                              "status": status, "seconds": round(seconds, 3), "error": error,
+                              "notes": notes or []}), flush=True)
+
+
+def run(args: list[str], opts: Options, burst: bool = False) -> int:
+    report = Report(opts)
+    try:
+        jobs = _burst_jobs(args, opts, report) if burst else plan_jobs(
+            args, opts.output, opts.recursive, opts.overwrite, opts.skip_existing, opts.save_reflection)
+        if jobs is None:
+            return 2
+        todo = [j for j in jobs if j.error is None and not j.skip]
+        for job in jobs:
+            if job.error is not None:
+                report.record(job, "failed", 0.0, job.error)
+            elif job.skip:
+                report.record(job, "skipped", 0.0)
+        if not todo:
+            return 1 if report.failed else 0
+        try:
+            session = Session.load(opts.model, opts.device, opts.half)
+        except SessionError as exc:
+            report.error("model", str(exc))
+            return 2
+        if session.is_teacher != burst:
+            report.error("model", "a teacher checkpoint cleans three views: use --burst A B C"
+                         if session.is_teacher else "--burst needs a teacher checkpoint; this is a student")
+            return 2
+        if burst:
+            _clean_burst(session, args, todo[0], opts, report)
+        else:
+            for job in report.progress(todo, "photo"):
+                _clean_one(session, job, opts, report)
+    except KeyboardInterrupt:
+        tqdm.write("declare: interrupted; finished photos are kept, no partial file was written",
+                   file=sys.stderr)
+        return 130
+    return 1 if report.failed else 0
+
+
+def _clean_one(session: Session, job: Job, opts: Options, report: Report) -> None:
+    start = time.perf_counter()
+    try:
+        photo = read_photo(job.input)
+        result = session.clean(photo.pixels, opts.tile, opts.overlap,
+                               lambda boxes: report.progress(boxes, "tile"))
+        notes = _write_results(job, photo, result, opts)
+    except (ImageError, SessionError) as exc:
+        report.record(job, "failed", time.perf_counter() - start, str(exc))
+        return
+    except MemoryError:
+        report.record(job, "failed", time.perf_counter() - start,
+                      "out of memory; try a smaller --tile")
+        return
+    except Exception as exc:  # a bug must cost one photo, not the batch
+        report.record(job, "failed", time.perf_counter() - start,
+                      f"internal error: {type(exc).__name__}: {exc}")
+        return
+    report.record(job, "ok", time.perf_counter() - start, notes=notes)
+
+
+def _write_results(job: Job, photo: Photo, transmission: np.ndarray, opts: Options) -> list[str]:
+    format_for(job.output)  # a bad extension fails before any work is written
+    try:
+        job.output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImageError(f"cannot create folder {job.output.parent}: {exc.strerror or exc}") from None
+    if opts.strength < 1:
+        transmission = opts.strength * transmission + (1 - opts.strength) * photo.pixels
+    notes = write_photo(job.output, photo.with_pixels(transmission), opts.quality)
+    if job.reflection is not None:
+        reflection = np.clip(photo.pixels - transmission, 0, 1)
+        write_photo(job.reflection, photo.with_pixels(reflection), opts.quality)
+    return notes
+
+
+def _burst_jobs(args: list[str], opts: Options, report: Report) -> list[Job] | None:
+    items = expand_inputs(args, opts.recursive, unique=False)
+    bad = [(p, e) for p, _, e in items if e is not None]
+    for path, error in bad:
+        report.error(str(path), error)
+    if bad:
+        return None
+    if len(items) != 3:
+        report.error("--burst", f"takes exactly three photos A B C of one scene, got {len(items)}")
+        return None
+    centre = str(items[1][0])
+    jobs = plan_jobs([centre], opts.output, False, opts.overwrite, opts.skip_existing,
+                     opts.save_reflection)
+    return jobs
+
+
+def _clean_burst(session: Session, args: list[str], job: Job, opts: Options, report: Report) -> None:
+    start = time.perf_counter()
+    paths = [p for p, _, _ in expand_inputs(args, opts.recursive, unique=False)]
+    try:
+        photos = [read_photo(p) for p in paths]
+    except ImageError as exc:
+        report.record(job, "failed", time.perf_counter() - start, f"burst frame: {exc}")
+        return
+    try:
+        frames, notes = align_burst([p.pixels for p in photos])
+        centre = photos[1].with_pixels(frames[1])
+        if centre.alpha is not None:
+            centre.alpha = _centre_crop(centre.alpha, frames[1].shape[:2])
+        result = session.clean_burst(frames, opts.tile, opts.overlap,
+                                     lambda boxes: report.progress(boxes, "tile"))
+        notes += _write_results(job, centre, result, opts)
+    except (ImageError, SessionError) as exc:
+        report.record(job, "failed", time.perf_counter() - start, str(exc))
+        return
+    report.record(job, "ok", time.perf_counter() - start, notes=notes)
+
+
+def align_burst(frames: list[np.ndarray]) -> tuple[list[np.ndarray], list[str]]:
+    """Frames of one size, centre-cropping differences of a few pixels; else refuse."""
+    sizes = [f.shape[:2] for f in frames]
+    if len(set(sizes)) == 1:
+        return frames, []
+    h, w = min(s[0] for s in sizes), min(s[1] for s in sizes)
+    listed = ", ".join(f"{s[1]}x{s[0]}" for s in sizes)
+    if max(s[0] - h for s in sizes) > BURST_TOLERANCE or max(s[1] - w for s in sizes) > BURST_TOLERANCE:
+        raise ImageError(f"burst frames differ in size ({listed}); the three views must be "
+                         f"the same size (within {BURST_TOLERANCE} px)")
+    note = f"frames differed in size ({listed}); centre-cropped to {w}x{h}"
+    return [_centre_crop(f, (h, w)) for f in frames], [note]
+
+
+def _centre_crop(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    h, w = size
+    top, left = (a.shape[0] - h) // 2, (a.shape[1] - w) // 2
+    return np.ascontiguousarray(a[top:top + h, left:left + w])

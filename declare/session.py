@@ -1,0 +1,100 @@
+"""A loaded model on a device, ready to clean photos (rembg's "session").
+
+The model is loaded once per run; each photo then goes through :meth:`clean`
+(student, one image) or :meth:`clean_burst` (teacher, three views), tiled.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+
+from declare.checkpoint import CheckpointError, load_checkpoint
+from declare.tiling import tiled
+from declare_models import Student, Teacher
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+class SessionError(Exception):
+    """The model or device cannot be set up; one line for the user."""
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """CUDA, then MPS, then CPU for ``auto``; a named device must be present."""
+    cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if name == "auto":
+        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
+    if name == "cuda" and not cuda:
+        raise SessionError("--device cuda: no CUDA GPU is available here")
+    if name == "mps" and not mps:
+        raise SessionError("--device mps: Apple's Metal (MPS) is not available here")
+    if name not in DEVICES:
+        raise SessionError(f"unknown device {name!r}; use one of {', '.join(DEVICES)}")
+    return torch.device(name)
+
+
+def resolve_model(spec: str | None) -> Path:
+    """A checkpoint path for ``--model`` (a file now; named models come with the registry)."""
+    if spec is None:
+        raise SessionError("no trained model is installed yet; pass --model PATH to a "
+                           "declare checkpoint (.safetensors), e.g. one made by 'declare train'")
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise SessionError(f"--model {spec}: no such checkpoint file")
+    return path
+
+
+class Session:
+    def __init__(self, model: torch.nn.Module, device: torch.device, half: bool):
+        self.model, self.device, self.half = model, device, half
+        self.dtype = torch.float16 if half else torch.float32
+        layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+        self.layout = layout  # channels_last is ~2.4x faster on CPU (benchmarks/preset_speed.py)
+        self.model.to(device=device, dtype=self.dtype, memory_format=layout).eval()
+
+    @classmethod
+    def load(cls, model: str | None, device: str = "auto", half: bool | None = None) -> "Session":
+        dev = pick_device(device)
+        if half is None:
+            half = dev.type in ("cuda", "mps")
+        elif half and dev.type == "cpu":
+            raise SessionError("--half needs a GPU (cuda or mps); the CPU runs in full precision")
+        try:
+            net, _ = load_checkpoint(resolve_model(model))
+        except CheckpointError as exc:
+            raise SessionError(str(exc)) from None
+        return cls(net, dev, half)
+
+    @property
+    def is_teacher(self) -> bool:
+        return isinstance(self.model, Teacher)
+
+    def _run(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(self.device, self.dtype)
+        if x.dim() == 4:
+            x = x.contiguous(memory_format=self.layout)
+        with torch.inference_mode():
+            return self.model(x).transmission
+
+    def clean(self, pixels: np.ndarray, tile: int, overlap: int,
+              progress: Callable[[Iterable], Iterable] | None = None) -> np.ndarray:
+        """Transmission of one H x W x 3 float image (student)."""
+        if not isinstance(self.model, Student):
+            raise SessionError("this is a teacher checkpoint: it needs three views (--burst A B C)")
+        x = torch.from_numpy(pixels).permute(2, 0, 1)[None]
+        out = tiled(self._run, x, tile, overlap, progress)
+        return out[0].permute(1, 2, 0).clamp(0, 1).numpy()
+
+    def clean_burst(self, frames: list[np.ndarray], tile: int, overlap: int,
+                    progress: Callable[[Iterable], Iterable] | None = None) -> np.ndarray:
+        """Transmission of the middle of three aligned H x W x 3 views (teacher)."""
+        if not self.is_teacher:
+            raise SessionError("--burst needs a teacher checkpoint; this one is a student")
+        x = torch.stack([torch.from_numpy(f).permute(2, 0, 1) for f in frames])[None]
+        out = tiled(self._run, x, tile, overlap, progress)
+        return out[0].permute(1, 2, 0).clamp(0, 1).numpy()

@@ -1,0 +1,226 @@
+"""The declare command on real photos with a tiny random-weight checkpoint."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import piexif
+import png
+import pytest
+from click.testing import CliRunner
+from PIL import Image, ImageCms
+
+from declare.cli import main
+from photos import copy_real, real_array
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def student(checkpoints):
+    return checkpoints["student"]
+
+
+@pytest.fixture
+def shots(tmp_path):
+    """A folder of three real photos and a subfolder with one more."""
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    for name in ("qingnan-new2-1-input.jpg", "qingnan-new2-2-input.jpg", "19-input.png"):
+        copy_real(folder, name)
+    (folder / "sub").mkdir()
+    copy_real(folder / "sub", "qingnan-new2-3-input.jpg")
+    return folder
+
+
+def test_one_photo_default_output_beside_it(shots, student):
+    src = shots / "19-input.png"
+    before = src.read_bytes()
+    result = invoke(src, "--model", student)
+    assert result.exit_code == 0, result.output
+    out = shots / "19-input.declare.png"
+    assert out.exists() and src.read_bytes() == before
+    with Image.open(src) as a, Image.open(out) as b:
+        assert a.size == b.size
+        diff = np.abs(np.asarray(a.convert("RGB"), float) - np.asarray(b.convert("RGB"), float))
+        assert 0 < diff.mean() < 20  # changed, and still the same picture
+
+
+def test_output_file_and_exif_orientation(tmp_path, student):
+    src = tmp_path / "turned.jpg"
+    exif = piexif.dump({"0th": {piexif.ImageIFD.Make: b"DeclareTest", piexif.ImageIFD.Orientation: 6},
+                        "Exif": {}, "1st": {}, "GPS": {}, "thumbnail": None})
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.fromarray(real_array()).save(src, quality=95, exif=exif, icc_profile=icc)
+    out = tmp_path / "clean.jpg"
+    result = invoke(src, "-o", out, "--model", student)
+    assert result.exit_code == 0, result.output
+    with Image.open(src) as a, Image.open(out) as b:
+        assert b.size == (a.size[1], a.size[0])  # rotated into the pixels
+        tags = piexif.load(b.info["exif"])["0th"]
+        assert tags[piexif.ImageIFD.Orientation] == 1
+        assert tags[piexif.ImageIFD.Make] == b"DeclareTest"
+        assert b.info["icc_profile"] == icc
+        upright = np.rot90(np.asarray(a, float), -1)
+        assert np.abs(np.asarray(b, float) - upright).mean() < 20
+
+
+def test_16bit_png_stays_16bit(tmp_path, student):
+    data = (real_array(size=(64, 48)).astype(np.uint16) * 257 + 100).astype(np.uint16)
+    src = tmp_path / "deep.png"
+    with open(src, "wb") as f:
+        png.Writer(64, 48, greyscale=False, bitdepth=16).write_array(f, data.reshape(-1))
+    assert invoke(src, "--model", student).exit_code == 0
+    _, _, rows, info = png.Reader(filename=str(tmp_path / "deep.declare.png")).asDirect()
+    out = np.vstack([np.asarray(r, dtype=np.uint16) for r in rows])
+    assert info["bitdepth"] == 16
+    assert np.any(out % 257 != 0)  # real 16-bit values, not 8-bit ones scaled
+
+
+def test_folders_globs_and_recursion(shots, student, tmp_path, monkeypatch):
+    result = invoke(shots, "-o", tmp_path / "flat", "--model", student)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "flat").iterdir()) == [
+        "19-input.png", "qingnan-new2-1-input.jpg", "qingnan-new2-2-input.jpg"]
+    result = invoke(shots, "-r", "-o", tmp_path / "deep", "--model", student)
+    assert result.exit_code == 0
+    assert (tmp_path / "deep" / "sub" / "qingnan-new2-3-input.jpg").exists()
+    monkeypatch.chdir(shots)
+    result = invoke("qingnan-*.jpg", "--model", student)  # a quoted glob: declare expands it
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in shots.glob("*.declare.*")) == [
+        "qingnan-new2-1-input.declare.jpg", "qingnan-new2-2-input.declare.jpg"]
+    again = invoke(".", "--model", student, "--skip-existing", "--json")
+    records = [json.loads(line) for line in again.stdout.splitlines()]
+    assert {r["status"] for r in records} == {"ok", "skipped"}  # our outputs are not inputs
+    assert len(records) == 3
+
+
+def test_corrupt_file_fails_alone(shots, student):
+    (shots / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    result = invoke(shots, "--model", student, "--json")
+    assert result.exit_code == 1
+    records = {Path(r["input"]).name: r for r in map(json.loads, result.stdout.splitlines())}
+    assert records["broken.jpg"]["status"] == "failed"
+    assert sum(r["status"] == "ok" for r in records.values()) == 3
+    errors = [line for line in result.stderr.splitlines() if line]
+    assert errors == [f"declare: error: {shots / 'broken.jpg'}: {records['broken.jpg']['error']}"]
+    assert "Traceback" not in result.output
+
+
+def test_never_overwrites(shots, student):
+    src = shots / "19-input.png"
+    result = invoke(src, "-o", src, "--model", student)
+    assert result.exit_code == 1 and "never overwrites its inputs" in result.stderr
+    assert invoke(src, "--model", student).exit_code == 0
+    out = shots / "19-input.declare.png"
+    stamp = out.stat().st_mtime_ns
+    result = invoke(src, "--model", student)
+    assert result.exit_code == 1 and "--overwrite" in result.stderr
+    assert out.stat().st_mtime_ns == stamp
+    assert invoke(src, "--model", student, "--overwrite").exit_code == 0
+
+
+def test_missing_paths_and_bad_outputs(shots, student, tmp_path):
+    result = invoke(shots / "nope.jpg", shots / "19-input.png", "--model", student)
+    assert result.exit_code == 1
+    assert "nope.jpg: no such file" in result.stderr
+    assert (shots / "19-input.declare.png").exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = invoke(shots / "19-input.png", "-o", blocker / "x.png", "--model", student)
+    assert result.exit_code == 1 and "cannot create folder" in result.stderr
+    result = invoke(shots / "19-input.png", "-o", tmp_path / "x.bmp", "--model", student)
+    assert result.exit_code == 1 and "cannot write .bmp" in result.stderr
+
+
+def test_strength_and_reflection(shots, student, tmp_path):
+    src = shots / "19-input.png"
+    result = invoke(src, "-o", tmp_path / "none.png", "--strength", "0", "--save-reflection",
+                    "--model", student)
+    assert result.exit_code == 0, result.output
+    with Image.open(src) as a, Image.open(tmp_path / "none.png") as b:
+        assert np.array_equal(np.asarray(a.convert("RGB")), np.asarray(b))
+    with Image.open(tmp_path / "none.reflection.png") as r:
+        assert np.asarray(r).max() == 0  # nothing removed at strength 0
+
+
+def test_model_and_device_errors(shots, checkpoints):
+    src = shots / "19-input.png"
+    result = invoke(src)
+    assert result.exit_code == 2 and "no trained model is installed" in result.stderr
+    result = invoke(src, "--model", checkpoints["student"], "--device", "cpu", "--half")
+    assert result.exit_code == 2 and "--half needs a GPU" in result.stderr
+    result = invoke(src, "--model", checkpoints["teacher"])
+    assert result.exit_code == 2 and "--burst" in result.stderr
+    pickle = shots / "net.pt"
+    pickle.write_bytes(b"\x80\x04junk")
+    result = invoke(src, "--model", pickle)
+    assert result.exit_code == 2 and "not a safetensors file" in result.stderr
+    assert not (shots / "19-input.declare.png").exists()
+
+
+def test_burst(tmp_path, checkpoints):
+    frames = []
+    for i, size in enumerate([(120, 90), (120, 90), (120, 90)]):
+        path = tmp_path / f"f{i}.jpg"
+        Image.fromarray(real_array(size=size)).save(path)
+        frames.append(path)
+    result = invoke("--burst", *frames, "--model", checkpoints["teacher"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "f1.declare.jpg").exists() and not (tmp_path / "f0.declare.jpg").exists()
+
+    Image.fromarray(real_array(size=(124, 92))).save(frames[2])
+    result = invoke("--burst", *frames, "--model", checkpoints["teacher"], "--overwrite")
+    assert result.exit_code == 0 and "centre-cropped to 120x90" in result.stdout
+    Image.fromarray(real_array(size=(200, 90))).save(frames[2])
+    result = invoke("--burst", *frames, "--model", checkpoints["teacher"], "--overwrite")
+    assert result.exit_code == 1 and "differ in size" in result.stderr
+    result = invoke("--burst", *frames[:2], "--model", checkpoints["teacher"])
+    assert result.exit_code == 2 and "exactly three" in result.stderr
+    result = invoke("--burst", *frames, "--model", checkpoints["student"], "--overwrite")
+    assert result.exit_code == 2 and "teacher checkpoint" in result.stderr
+
+
+def test_interrupt_keeps_finished_photos_and_no_partial_file(shots, student, monkeypatch):
+    from declare import session as session_module
+
+    real_clean, calls = session_module.Session.clean, []
+
+    def clean_then_interrupt(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_clean(self, *args, **kwargs)
+
+    monkeypatch.setattr(session_module.Session, "clean", clean_then_interrupt)
+    result = invoke(shots, "--model", student)
+    assert result.exit_code == 130 and "interrupted" in result.stderr
+    written = sorted(p.name for p in shots.iterdir() if ".declare." in p.name or p.name.startswith("."))
+    assert written == ["19-input.declare.png"]
+
+
+def test_usage_errors_are_one_line(shots, student):
+    result = invoke(shots, "--overwrite", "--skip-existing", "--model", student)
+    assert result.exit_code == 2 and "contradict" in result.output
+    result = invoke(shots, "--tile", "64", "--tile-overlap", "64", "--model", student)
+    assert result.exit_code == 2 and "--tile-overlap" in result.output
+
+
+def test_end_to_end_subprocess_on_a_real_photo(tmp_path, student):
+    src = copy_real(tmp_path, "qingnan-new2-4-input.jpg")
+    out = tmp_path / "clean.jpg"
+    cmd = [sys.executable, "-m", "declare", str(src), "-o", str(out), "--model", str(student),
+           "--tile", "128", "--tile-overlap", "32", "--json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "error"})
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)
+    assert record["status"] == "ok" and record["output"] == str(out) and record["seconds"] > 0
+    assert proc.stderr == ""  # no bars when stdout is not a terminal, no warnings
+    with Image.open(src) as a, Image.open(out) as b:
+        assert a.size == b.size and b.format == "JPEG"
