@@ -50,7 +50,8 @@ def main() -> None:
 @click.option("-r", "--recursive", is_flag=True, help="Look in subfolders of folder inputs (and ** in globs).")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that exist. Inputs are never overwritten.")
 @click.option("--skip-existing", is_flag=True, help="Skip photos whose output exists (to resume a batch).")
-@click.option("--model", "model", metavar="PATH", help="Checkpoint (.safetensors) to run.")
+@click.option("--model", "model", metavar="NAME|PATH",
+              help="A registered model (see 'declare models list') or a checkpoint file (.safetensors).")
 @click.option("--burst", is_flag=True,
               help="Three views A B C of one scene: the teacher cleans B using A and C.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
@@ -95,3 +96,75 @@ def presets() -> None:
         cfg = get_config(name)
         student, teacher = count_parameters(Student(cfg)), count_parameters(Teacher(cfg))
         click.echo(f"{name:<8} {student:>12,} {teacher:>12,}  {describe_preset(name)}")
+
+
+@main.group()
+def models() -> None:
+    """Registered models: list, download, locate and remove cached weights."""
+
+
+def _entry(name: str):
+    from declare.weights import WeightsError, get_entry
+
+    try:
+        return get_entry(name)
+    except WeightsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@models.command("list")
+def models_list() -> None:
+    """What models exist, which are cached, and their sizes."""
+    from declare import registry
+    from declare.weights import bundled_path, cache_dir, cached_path
+
+    click.echo(f"cache: {cache_dir()}")
+    if not registry.MODELS:
+        click.echo("no models are registered yet; use --model PATH with a checkpoint of your own")
+        return
+    click.echo(f"{'name':<20} {'arch':<8} {'preset':<7} {'size':>9}  {'status':<10} licence  description")
+    for name, e in sorted(registry.MODELS.items()):
+        status = ("bundled" if bundled_path(e) else "cached" if cached_path(e).is_file()
+                  else "partial" if cached_path(e).with_name(e.filename + ".part").exists() else "-")
+        mark = "*" if name == registry.DEFAULT_MODEL else " "
+        click.echo(f"{name + mark:<20} {e.arch:<8} {e.preset:<7} {e.size / 2**20:>7.1f} MB  "
+                   f"{status:<10} {e.licence:<8} {e.description}")
+    if registry.DEFAULT_MODEL:
+        click.echo("* the default model")
+
+
+@models.command("download")
+@click.argument("name")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def models_download(name: str, quiet: bool) -> None:
+    """Download NAME into the cache (resuming, verified) and print its path."""
+    from declare.weights import WeightsError, fetch
+
+    try:
+        click.echo(fetch(_entry(name), progress=not quiet))
+    except WeightsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@models.command("path")
+@click.argument("name")
+def models_path(name: str) -> None:
+    """Print where NAME's weights are (or would be) cached; exit 1 if absent."""
+    from declare.weights import bundled_path, cached_path
+
+    entry = _entry(name)
+    path = bundled_path(entry) or cached_path(entry)
+    click.echo(path)
+    if not path.is_file():
+        click.echo(f"declare: {name} is not downloaded yet ('declare models download {name}')", err=True)
+        sys.exit(1)
+
+
+@models.command("remove")
+@click.argument("name")
+def models_remove(name: str) -> None:
+    """Delete NAME's cached weights (and any partial download)."""
+    from declare.weights import remove
+
+    gone = remove(_entry(name))
+    click.echo(f"removed {', '.join(str(p) for p in gone)}" if gone else f"{name} was not cached")

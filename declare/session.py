@@ -6,7 +6,6 @@ The model is loaded once per run; each photo then goes through :meth:`clean`
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
@@ -14,6 +13,7 @@ import torch
 
 from declare.checkpoint import CheckpointError, load_checkpoint
 from declare.tiling import tiled
+from declare.weights import WeightsError, resolve
 from declare_models import Student, Teacher
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -38,17 +38,6 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def resolve_model(spec: str | None) -> Path:
-    """A checkpoint path for ``--model`` (a file now; named models come with the registry)."""
-    if spec is None:
-        raise SessionError("no trained model is installed yet; pass --model PATH to a "
-                           "declare checkpoint (.safetensors), e.g. one made by 'declare train'")
-    path = Path(spec).expanduser()
-    if not path.exists():
-        raise SessionError(f"--model {spec}: no such checkpoint file")
-    return path
-
-
 class Session:
     def __init__(self, model: torch.nn.Module, device: torch.device, half: bool):
         self.model, self.device, self.half = model, device, half
@@ -65,8 +54,8 @@ class Session:
         elif half and dev.type == "cpu":
             raise SessionError("--half needs a GPU (cuda or mps); the CPU runs in full precision")
         try:
-            net, _ = load_checkpoint(resolve_model(model))
-        except CheckpointError as exc:
+            net, _ = load_checkpoint(resolve(model))
+        except (CheckpointError, WeightsError) as exc:
             raise SessionError(str(exc)) from None
         return cls(net, dev, half)
 

@@ -1,0 +1,250 @@
+"""Weights: download, resume, verify, cache and offline use against a local server.
+
+The server runs on 127.0.0.1 in a thread started by the test; nothing else is
+contacted. Each failure mode is a mode of that server.
+"""
+
+import hashlib
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from declare import registry, weights
+from declare.checkpoint import save_checkpoint
+from declare.cli import main
+from declare.registry import ModelEntry
+from declare.weights import WeightsError, fetch
+from declare_models import Student, get_config
+from photos import copy_real
+
+
+class Server:
+    """Serves files with Range support; ``mode`` makes it misbehave on purpose."""
+
+    def __init__(self):
+        self.files, self.mode, self.requests = {}, "ok", []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                outer.requests.append((self.path, self.headers.get("Range")))
+                data = outer.files.get(self.path)
+                if data is None:
+                    self.send_error(404)
+                    return
+                if outer.mode == "hang":
+                    time.sleep(3)  # longer than the client's timeout, bounded
+                    return
+                start = 0
+                rng = self.headers.get("Range")
+                if rng and outer.mode != "no-range":
+                    start = int(rng.split("=")[1].split("-")[0])
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                else:
+                    self.send_response(200)
+                body = data[start:]
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if outer.mode == "cut":
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def stop(self):
+        if self.thread.is_alive():
+            self.httpd.shutdown()
+            self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    s = Server()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def model_bytes(tmp_path_factory):
+    """A real checkpoint of several download chunks (the small preset, ~450 KB)."""
+    torch.manual_seed(0)
+    path = save_checkpoint(tmp_path_factory.mktemp("m") / "m.safetensors", Student(get_config("small")))
+    return path.read_bytes()
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("DECLARE_CACHE_DIR", str(folder))
+    monkeypatch.delenv("DECLARE_OFFLINE", raising=False)
+    monkeypatch.delenv("DECLARE_WEIGHTS_URL", raising=False)
+    return folder
+
+
+def register(monkeypatch, server, data, name="test-model", sha=None, urls=None):
+    server.files[f"/files/{name}.safetensors"] = data
+    entry = ModelEntry(name=name, arch="student", preset="small",
+                       urls=tuple(urls or [f"{server.base}/files/{name}.safetensors"]),
+                       sha256=sha or hashlib.sha256(data).hexdigest(), size=len(data),
+                       licence="MIT", description="a tiny test model")
+    monkeypatch.setitem(registry.MODELS, name, entry)
+    return entry
+
+
+def test_full_download_then_cache_hit_with_the_server_down(server, monkeypatch, model_bytes, cache):
+    entry = register(monkeypatch, server, model_bytes)
+    path = fetch(entry, progress=False)
+    assert path == cache / "test-model.safetensors"
+    assert path.read_bytes() == model_bytes
+    assert not list(cache.glob("*.part"))
+    server.stop()
+    assert fetch(entry, progress=False) == path
+    monkeypatch.setenv("DECLARE_OFFLINE", "1")
+    assert fetch(entry, progress=False) == path
+
+
+def test_download_resumes_after_the_server_cuts_the_connection(server, monkeypatch, model_bytes, cache):
+    entry = register(monkeypatch, server, model_bytes)
+    server.mode = "cut"
+    with pytest.raises(WeightsError, match="kept for resuming"):
+        fetch(entry, progress=False)
+    part = cache / "test-model.safetensors.part"
+    half = part.stat().st_size
+    assert 0 < half < len(model_bytes)
+    server.mode = "ok"
+    path = fetch(entry, progress=False)
+    assert path.read_bytes() == model_bytes
+    assert server.requests[-1][1] == f"bytes={half}-"
+
+
+def test_server_that_ignores_range_restarts_cleanly(server, monkeypatch, model_bytes, cache):
+    entry = register(monkeypatch, server, model_bytes)
+    (cache).mkdir(parents=True)
+    (cache / "test-model.safetensors.part").write_bytes(model_bytes[:100])
+    server.mode = "no-range"
+    assert fetch(entry, progress=False).read_bytes() == model_bytes
+
+
+def test_checksum_mismatch_deletes_the_download(server, monkeypatch, model_bytes, cache):
+    entry = register(monkeypatch, server, model_bytes, sha="0" * 64)
+    with pytest.raises(WeightsError, match="checksum mismatch.*deleted"):
+        fetch(entry, progress=False)
+    assert not list(cache.glob("test-model*.safetensors*"))
+
+
+def test_404_names_the_file_to_place_by_hand(server, monkeypatch, model_bytes, cache):
+    entry = register(monkeypatch, server, model_bytes)
+    server.files.clear()
+    with pytest.raises(WeightsError) as info:
+        fetch(entry, progress=False)
+    message = str(info.value)
+    assert "HTTP 404" in message and str(cache / "test-model.safetensors") in message
+    assert entry.sha256 in message
+
+
+def test_hanging_server_times_out(server, monkeypatch, model_bytes):
+    entry = register(monkeypatch, server, model_bytes)
+    server.mode = "hang"
+    start = time.monotonic()
+    with pytest.raises(WeightsError, match="timed out"):
+        fetch(entry, progress=False, timeout=(2, 0.5))
+    assert time.monotonic() - start < 2.5
+
+
+def test_offline_without_cache_says_what_to_do(server, monkeypatch, model_bytes, cache):
+    entry = register(monkeypatch, server, model_bytes)
+    monkeypatch.setenv("DECLARE_OFFLINE", "1")
+    with pytest.raises(WeightsError, match="DECLARE_OFFLINE.*place it at"):
+        fetch(entry, progress=False)
+    assert server.requests == []
+
+
+def test_mirrors_in_order_and_the_mirror_override(server, monkeypatch, model_bytes, cache):
+    name = "test-model"
+    good = f"{server.base}/files/{name}.safetensors"
+    entry = register(monkeypatch, server, model_bytes, urls=[f"{server.base}/gone/{name}.safetensors", good])
+    assert fetch(entry, progress=False).read_bytes() == model_bytes
+    assert [p for p, _ in server.requests] == [f"/gone/{name}.safetensors", f"/files/{name}.safetensors"]
+    (cache / f"{name}.safetensors").unlink()
+    server.files[f"/mirror/{name}.safetensors"] = model_bytes
+    monkeypatch.setenv("DECLARE_WEIGHTS_URL", f"{server.base}/mirror/")
+    assert fetch(entry, progress=False).read_bytes() == model_bytes
+    assert server.requests[-1][0] == f"/mirror/{name}.safetensors"
+
+
+def test_a_pickle_from_the_network_is_refused(server, monkeypatch, tmp_path, cache):
+    pickled = tmp_path / "model.pt"
+    torch.save(Student(get_config("tiny")).state_dict(), pickled)
+    entry = register(monkeypatch, server, pickled.read_bytes())
+    with pytest.raises(WeightsError, match="not a safetensors file"):
+        fetch(entry, progress=False)
+    assert not list(cache.glob("test-model.safetensors*"))
+
+
+def test_concurrent_fetches_download_once(server, monkeypatch, model_bytes):
+    entry = register(monkeypatch, server, model_bytes)
+    results, errors = [], []
+
+    def get():
+        try:
+            results.append(fetch(entry, progress=False))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=get) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors and len(set(results)) == 1
+    assert results[0].read_bytes() == model_bytes
+    assert len(server.requests) == 1
+
+
+def test_damaged_cache_is_fetched_again(server, monkeypatch, model_bytes, cache):
+    entry = register(monkeypatch, server, model_bytes)
+    path = fetch(entry, progress=False)
+    path.write_bytes(b"x" * len(model_bytes))
+    assert fetch(entry, progress=False).read_bytes() == model_bytes
+    assert len(server.requests) == 2
+
+
+def test_models_commands_and_model_by_name(server, monkeypatch, model_bytes, cache, tmp_path):
+    register(monkeypatch, server, model_bytes)
+    runner = CliRunner()
+    listed = runner.invoke(main, ["models", "list"])
+    assert listed.exit_code == 0 and "test-model" in listed.output and " - " in listed.output
+    missing = runner.invoke(main, ["models", "path", "test-model"])
+    assert missing.exit_code == 1 and str(cache / "test-model.safetensors") in missing.stdout
+    got = runner.invoke(main, ["models", "download", "test-model", "-q"])
+    assert got.exit_code == 0 and got.stdout.strip() == str(cache / "test-model.safetensors")
+    assert "cached" in runner.invoke(main, ["models", "list"]).output
+    photo = copy_real(tmp_path)
+    cleaned = runner.invoke(main, [str(photo), "--model", "test-model", "-q"])
+    assert cleaned.exit_code == 0, cleaned.output
+    assert photo.with_name(photo.stem + ".declare.jpg").exists()
+    removed = runner.invoke(main, ["models", "remove", "test-model"])
+    assert removed.exit_code == 0 and not (cache / "test-model.safetensors").exists()
+    unknown = runner.invoke(main, ["models", "download", "nope"])
+    assert unknown.exit_code == 1 and "unknown model 'nope'" in unknown.output
+
+
+def test_nothing_registered_yet_is_said_plainly(monkeypatch, cache):
+    monkeypatch.setattr(registry, "DEFAULT_MODEL", None)
+    with pytest.raises(WeightsError, match="no trained model is installed"):
+        weights.resolve(None)
