@@ -248,3 +248,18 @@ def test_nothing_registered_yet_is_said_plainly(monkeypatch, cache):
     monkeypatch.setattr(registry, "DEFAULT_MODEL", None)
     with pytest.raises(WeightsError, match="no trained model is installed"):
         weights.resolve(None)
+
+
+def test_bundled_weights_work_with_no_network(monkeypatch, tmp_path, model_bytes, cache):
+    shipped = tmp_path / "package-weights"
+    shipped.mkdir()
+    (shipped / "small-fp16.safetensors").write_bytes(model_bytes)
+    entry = ModelEntry(name="shipped", arch="student", preset="small", urls=(), sha256="",
+                       size=len(model_bytes), licence="MIT", description="ships inside the package",
+                       bundled="small-fp16.safetensors")
+    monkeypatch.setitem(registry.MODELS, "shipped", entry)
+    monkeypatch.setattr(registry, "DEFAULT_MODEL", "shipped")
+    monkeypatch.setattr(weights, "PACKAGE_WEIGHTS", shipped)
+    monkeypatch.setenv("DECLARE_OFFLINE", "1")
+    assert weights.resolve(None) == shipped / "small-fp16.safetensors"
+    assert not cache.exists()
