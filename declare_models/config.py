@@ -49,6 +49,13 @@ class ModelConfig:
     attention_reduction: int = 16
     # PatchGAN discriminator on representations.
     discriminator_channels: tuple[int, ...] = (64, 128, 256)
+    # Ablations of the paper's Table 2 (all on = the full model).
+    use_mkl: bool = True            # off: per-view features -> one conv -> representation
+    use_decouple_net: bool = True   # off: one conv gives shared features; no G_T/G_R, no L_FD
+    use_flow_net: bool = True       # off: no motion, neighbours' Phi_T are not warped; no L_VS
+    use_fusion_net: bool = True     # off: representation = 1x1 projection of the concatenated Phi_T
+    use_hallucination: bool = True  # student: off leaves the feature encoder alone
+    use_student_encoder: bool = True  # student: off leaves the hallucination module alone
 
     def __post_init__(self) -> None:
         if len(self.hallucination_strides) != len(self.hallucination_channels) + 1:
@@ -57,6 +64,8 @@ class ModelConfig:
         if _product(self.encoder_strides) != _product(self.hallucination_strides):
             raise ValueError("encoder and hallucination module must reach the "
                              "same feature resolution")
+        if not (self.use_hallucination or self.use_student_encoder):
+            raise ValueError("the student needs its hallucination module or its encoder")
         if self.feature_stride != 4:
             raise ValueError("features must be at 1/4 resolution: the decoder "
                              "upsamples twice")

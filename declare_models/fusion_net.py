@@ -16,14 +16,17 @@ from .layers import conv, conv_stack
 
 
 class FusionNet(nn.Module):
-    def __init__(self, cfg: ModelConfig, flow_channels: int):
+    """Without the flow net (an ablation), stage 1 reads the three views' Phi_T instead."""
+
+    def __init__(self, cfg: ModelConfig, flow_channels: int, with_flow: bool = True):
         super().__init__()
-        in1 = 2 * flow_channels + cfg.phi_channels
+        in1 = (2 * flow_channels if with_flow else 2 * cfg.phi_channels) + cfg.phi_channels
         self.stage1, width = conv_stack(in1, cfg.fusion_stage1_channels)
         stage2, width2 = conv_stack(width + 2 * cfg.phi_channels, cfg.fusion_stage2_channels)
         self.stage2 = nn.Sequential(*stage2, conv(width2, cfg.representation_channels))
 
-    def forward(self, flow_features: tuple[torch.Tensor, torch.Tensor], phi_t_centre: torch.Tensor,
+    def forward(self, flow_features: tuple[torch.Tensor, ...], phi_t_centre: torch.Tensor,
                 phi_t_warped: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        x = self.stage1(torch.cat((*flow_features, phi_t_centre), dim=1))
+        first = flow_features or phi_t_warped
+        x = self.stage1(torch.cat((*first, phi_t_centre), dim=1))
         return self.stage2(torch.cat((x, *phi_t_warped), dim=1))

@@ -24,17 +24,22 @@ from .layers import crop_to, init_weights, pad_to_multiple
 class StudentOutput:
     transmission: torch.Tensor
     # Hallucinated representation, at 1/4 of the padded input; compared with
-    # the teacher's by the transfer and adversarial losses.
-    representation: torch.Tensor
+    # the teacher's by the transfer and adversarial losses. None without the
+    # hallucination module (an ablation).
+    representation: torch.Tensor | None
 
 
 class Student(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.config = cfg
-        self.hallucination = HallucinationModule(cfg)
-        self.encoder = Encoder(cfg)
-        width = cfg.representation_channels + self.encoder.out_channels
+        width = 0
+        if cfg.use_hallucination:
+            self.hallucination = HallucinationModule(cfg)
+            width += cfg.representation_channels
+        if cfg.use_student_encoder:
+            self.encoder = Encoder(cfg)
+            width += self.encoder.out_channels
         self.context = ContextModule(cfg, width)
         self.decoder = Decoder(cfg, width)
         init_weights(self)
@@ -44,7 +49,10 @@ class Student(nn.Module):
         if image.dim() != 4 or image.shape[1] != 3:
             raise ValueError(f"expected an image of shape (B, 3, H, W), got {tuple(image.shape)}")
         padded, size = pad_to_multiple(image, self.config.size_multiple)
-        representation = self.hallucination(padded)
-        x = torch.cat((representation, self.encoder(padded)), dim=1)
+        representation = self.hallucination(padded) if self.config.use_hallucination else None
+        parts = [representation] if representation is not None else []
+        if self.config.use_student_encoder:
+            parts.append(self.encoder(padded))
+        x = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
         out = self.decoder(self.context(x)) + padded
         return StudentOutput(crop_to(out, size), representation)

@@ -16,7 +16,7 @@ from torch import nn
 from .config import ModelConfig
 from .decoder import Decoder
 from .encoder import Encoder
-from .layers import crop_to, init_weights, pad_to_multiple
+from .layers import conv, crop_to, init_weights, pad_to_multiple
 from .mkl import MKLModule, MKLOutput
 
 
@@ -41,7 +41,10 @@ class Teacher(nn.Module):
         super().__init__()
         self.config = cfg
         self.encoder = Encoder(cfg)
-        self.mkl = MKLModule(cfg, self.encoder.out_channels)
+        if cfg.use_mkl:
+            self.mkl = MKLModule(cfg, self.encoder.out_channels)
+        else:  # ablation: fuse the three views' features with one conv
+            self.fuse = conv(3 * self.encoder.out_channels, cfg.representation_channels)
         self.decoder = Decoder(cfg, cfg.representation_channels)
         init_weights(self)
 
@@ -52,7 +55,10 @@ class Teacher(nn.Module):
         padded, size = pad_to_multiple(frames, self.config.size_multiple)
         b = padded.shape[0]
         features = self.encoder(padded.flatten(0, 1)).unflatten(0, (b, 3))
-        mkl = self.mkl(features)
+        if self.config.use_mkl:
+            mkl = self.mkl(features)
+        else:
+            mkl = MKLOutput(self.fuse(features.flatten(1, 2)))
         half = ((size[0] + 1) // 2, (size[1] + 1) // 2)
         mkl.recon_t = [crop_to(r, half) for r in mkl.recon_t]
         mkl.recon_r = [crop_to(r, half) for r in mkl.recon_r]

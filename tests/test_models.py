@@ -129,3 +129,34 @@ def test_paper_student_matches_the_papers_layer_list():
     expected = hallucination + encoder + context + _paper_decoder(width)
     actual = count_parameters(Student(get_config("paper")))
     assert abs(actual - expected) / expected < 0.10, (actual, expected)
+
+
+ABLATIONS = ["use_mkl", "use_decouple_net", "use_flow_net", "use_fusion_net"]
+
+
+@pytest.mark.parametrize("switch", ABLATIONS)
+def test_teacher_ablations_run_and_drop_their_part(switch):
+    import dataclasses
+    cfg = dataclasses.replace(TINY, **{switch: False})
+    full, ablated = Teacher(TINY), Teacher(cfg)
+    out = ablated(torch.rand(1, 3, 3, 45, 37))
+    assert out.transmission.shape == (1, 3, 45, 37)
+    assert out.representation.shape[1] == TINY.representation_channels
+    assert count_parameters(ablated) < count_parameters(full)
+    if switch in ("use_mkl", "use_flow_net"):
+        assert out.mkl.flows == {}
+    if switch in ("use_mkl", "use_decouple_net"):
+        assert out.mkl.recon_t == []
+    out.transmission.mean().backward()
+    assert all(p.grad is not None for p in ablated.decoder.parameters())
+
+
+@pytest.mark.parametrize("switch", ["use_hallucination", "use_student_encoder"])
+def test_student_ablations(switch):
+    import dataclasses
+    cfg = dataclasses.replace(TINY, **{switch: False})
+    out = Student(cfg)(torch.rand(1, 3, 45, 37))
+    assert out.transmission.shape == (1, 3, 45, 37)
+    assert (out.representation is None) == (switch == "use_hallucination")
+    with pytest.raises(ValueError, match="hallucination module or its encoder"):
+        dataclasses.replace(cfg, use_hallucination=False, use_student_encoder=False)
