@@ -26,20 +26,22 @@ def reconstruction_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tenso
     return F.l1_loss(pred, target) + F.l1_loss(pdx, tdx) + F.l1_loss(pdy, tdy)
 
 
-def feature_decoupling_loss(mkl: MKLOutput, target_t: list[torch.Tensor | None],
-                            target_r: list[torch.Tensor | None]) -> torch.Tensor:
+def feature_decoupling_loss(mkl: MKLOutput, target_t: torch.Tensor, target_r: torch.Tensor,
+                            valid_t: torch.Tensor, valid_r: torch.Tensor) -> torch.Tensor:
     """L_FD (eq. 1-2): G_T/G_R reconstructions against T and R of each view.
 
-    Targets are full-resolution (B, 3, H, W) or None where a view has no ground
-    truth (real sequences only have the centre's T); they are area-downsampled
-    to the heads' resolution. Raises if no view has any target.
+    Targets are (B, 3, 3, H, W) for views (t-1, t, t+1), area-downsampled to
+    the heads' resolution; ``valid_*`` (B, 3) mark the views that have ground
+    truth (real sequences only have the centre's T). Views without any are
+    skipped; raises if no view of the batch has any.
     """
     terms = []
-    pairs = zip((mkl.recon_t, mkl.recon_r), (target_t, target_r))
-    for recons, targets in pairs:
-        for recon, target in zip(recons, targets):
-            if target is not None:
-                terms.append(reconstruction_loss(recon, _area_resize(target, recon.shape[-2:])))
+    for recons, targets, valid in ((mkl.recon_t, target_t, valid_t), (mkl.recon_r, target_r, valid_r)):
+        for k, recon in enumerate(recons):
+            rows = valid[:, k]
+            if rows.any():
+                target = _area_resize(targets[rows, k], recon.shape[-2:])
+                terms.append(reconstruction_loss(recon[rows], target))
     if not terms:
         raise ValueError("feature decoupling loss needs at least one ground-truth layer")
     return torch.stack(terms).sum()

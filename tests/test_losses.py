@@ -49,13 +49,21 @@ def test_view_synthesis_loss_is_zero_for_the_true_motion():
 
 
 def test_feature_decoupling_uses_the_views_that_have_ground_truth():
-    out = Teacher(TINY)(torch.rand(1, 3, 3, 30, 22))
-    t = [torch.rand(1, 3, 30, 22) for _ in range(3)]
-    full = losses.feature_decoupling_loss(out.mkl, t, t)
-    centre = losses.feature_decoupling_loss(out.mkl, [None, t[1], None], [None, None, None])
-    assert full.item() > centre.item() > 0
+    out = Teacher(TINY)(torch.rand(2, 3, 3, 30, 22))
+    t = torch.rand(2, 3, 3, 30, 22)
+    every, none = torch.ones(2, 3, dtype=torch.bool), torch.zeros(2, 3, dtype=torch.bool)
+    centre = none.clone()
+    centre[:, 1] = True
+    full = losses.feature_decoupling_loss(out.mkl, t, t, every, every)
+    only_centre_t = losses.feature_decoupling_loss(out.mkl, t, t, centre, none)
+    assert full.item() > only_centre_t.item() > 0
+    one_row = none.clone()
+    one_row[0, 1] = True
+    expected = losses.reconstruction_loss(
+        out.mkl.recon_t[1][:1], torch.nn.functional.adaptive_avg_pool2d(t[:1, 1], (15, 11)))
+    assert losses.feature_decoupling_loss(out.mkl, t, t, one_row, none).item() == pytest.approx(expected.item())
     with pytest.raises(ValueError, match="at least one"):
-        losses.feature_decoupling_loss(out.mkl, [None] * 3, [None] * 3)
+        losses.feature_decoupling_loss(out.mkl, t, t, none, none)
 
 
 def test_lsgan_and_transfer_by_hand():
@@ -116,9 +124,10 @@ def test_gradients_reach_every_teacher_parameter_under_its_full_objective(vgg_fi
     teacher, perceptual = Teacher(TINY), losses.PerceptualLoss(vgg_file)
     frames, t, r = _sequence()
     out = teacher(frames)
+    valid = torch.ones(2, 3, dtype=torch.bool)
     total = (losses.reconstruction_loss(out.transmission, t[1])
              + perceptual(out.transmission, t[1])
-             + losses.feature_decoupling_loss(out.mkl, t, r)
+             + losses.feature_decoupling_loss(out.mkl, torch.stack(t, 1), torch.stack(r, 1), valid, valid)
              + 0.1 * losses.view_synthesis_loss(out.mkl))
     total.backward()
     _all_have_gradients(teacher)

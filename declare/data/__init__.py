@@ -1,0 +1,1 @@
+"""Training data: synthetic multi-view sequences, Seq1K-style sequences, image pairs."""

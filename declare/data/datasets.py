@@ -1,0 +1,249 @@
+"""Datasets for training and validation, all yielding the same kind of sample.
+
+A sample is a dict of tensors (so batches collate by default):
+
+- ``frames`` (3, 3, S, S): views t-1, t, t+1. Pair datasets have one view, so
+  it is repeated and ``has_views`` is False (no teacher target for it).
+- ``t``, ``r`` (3, 3, S, S) with ``t_valid``, ``r_valid`` (3,) saying which
+  views have ground-truth transmission / reflection.
+
+Layouts accepted (documented in the README):
+
+- Sequences (Seq1K style): ``ROOT/<sequence>/`` holding three views, in file
+  name order, and the centre's transmission named ``gt.*``, ``transmission.*``
+  or ``t.*``. A ``train/`` or ``test/`` level above the sequences is fine.
+- Pairs (Real20, Nature, SIR^2 style): an input folder (``blended``,
+  ``input``, ``mixture``, ``I``, ``m``) beside a ground-truth folder
+  (``transmission_layer``, ``transmission``, ``gt``, ``T``, ``g``) with files
+  paired by name; or one folder of ``NAME-input.EXT`` with ``NAME-label1.EXT``
+  (CEILNet, whose ``-label2`` reflection is used too), ``NAME_m``/``NAME_g`` or
+  ``NAME_input``/``NAME_gt``.
+- Photos: any folder of photos, turned into synthetic sequences.
+
+Random crops and horizontal flips derive from ``(seed, epoch, index)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from declare.data.synthetic import SyntheticConfig, make_sequence
+from declare.images import EXTENSIONS, read_photo
+
+GT_NAMES = ("gt", "transmission", "t")
+INPUT_DIRS = ("blended", "input", "mixture", "i", "m")
+GT_DIRS = ("transmission_layer", "transmission", "gt", "t", "g")
+PAIR_SUFFIXES = (("-input", "-label1", "-label2"), ("_m", "_g", None), ("_input", "_gt", None))
+
+
+class DataError(Exception):
+    """A dataset folder declare cannot use; the message says what it expected."""
+
+
+def images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and p.suffix.lower() in EXTENSIONS and not p.name.startswith("."))
+
+
+@functools.lru_cache(maxsize=512)
+def load(path: Path) -> torch.Tensor:
+    """(3, H, W) float in [0, 1], upright; cached, since sequences reuse photos."""
+    return torch.from_numpy(read_photo(path).pixels).permute(2, 0, 1).contiguous()
+
+
+def sample_generator(seed: int, epoch: int, index: int) -> torch.Generator:
+    return torch.Generator().manual_seed(hash((seed, epoch, index)) & 0x7FFF_FFFF_FFFF)
+
+
+class _Base(Dataset):
+    def __init__(self, crop: int, seed: int, augment: bool):
+        self.crop, self.seed, self.augment, self.epoch = crop, seed, augment, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _generator(self, index: int) -> torch.Generator:
+        return sample_generator(self.seed, self.epoch if self.augment else 0, index)
+
+    def _crop_flip(self, stack: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Same random crop (and flip) for every image in ``stack`` (N, 3, H, W)."""
+        h, w = stack.shape[-2:]
+        if min(h, w) < self.crop:
+            scale = self.crop / min(h, w)
+            size = (max(self.crop, round(h * scale)), max(self.crop, round(w * scale)))
+            stack = F.interpolate(stack, size=size, mode="bilinear", align_corners=False, antialias=True)
+            h, w = size
+        if self.augment:
+            top = int(torch.randint(0, h - self.crop + 1, (), generator=gen))
+            left = int(torch.randint(0, w - self.crop + 1, (), generator=gen))
+        else:
+            top, left = (h - self.crop) // 2, (w - self.crop) // 2
+        stack = stack[..., top:top + self.crop, left:left + self.crop]
+        if self.augment and bool(torch.rand((), generator=gen) < 0.5):
+            stack = stack.flip(-1)
+        return stack
+
+
+def _sample(frames, t, r, t_valid, r_valid, has_views) -> dict[str, torch.Tensor]:
+    return {"frames": frames, "t": t, "r": r, "t_valid": torch.tensor(t_valid),
+            "r_valid": torch.tensor(r_valid), "has_views": torch.tensor(has_views)}
+
+
+class SequenceFolder(_Base):
+    """Real multi-view sequences with the centre's ground-truth transmission."""
+
+    def __init__(self, root: str | Path, crop: int = 224, seed: int = 0, augment: bool = True):
+        super().__init__(crop, seed, augment)
+        self.root = Path(root)
+        self.items = [s for s in (find_sequence(d) for d in _sequence_dirs(self.root)) if s]
+        if not self.items:
+            raise DataError(f"{root}: no sequences (folders of three views and gt.*)")
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        views, gt = self.items[index]
+        stack = self._crop_flip(torch.stack([load(p) for p in (*views, gt)]), self._generator(index))
+        zeros = torch.zeros_like(stack[:3])
+        t = zeros.clone()
+        t[1] = stack[3]
+        return _sample(stack[:3], t, zeros, [False, True, False], [False] * 3, True)
+
+
+def _sequence_dirs(root: Path) -> list[Path]:
+    dirs = sorted(d for d in root.iterdir() if d.is_dir())
+    nested = [d for d in dirs if d.name in ("train", "test", "val")]
+    return sorted(s for d in nested for s in d.iterdir() if s.is_dir()) if nested else dirs
+
+
+def find_sequence(folder: Path) -> tuple[list[Path], Path] | None:
+    files = images_in(folder)
+    gts = [f for f in files if f.stem.lower() in GT_NAMES]
+    views = [f for f in files if f not in gts]
+    if len(gts) == 1 and len(views) == 3:
+        return views, gts[0]
+    return None
+
+
+class PairFolder(_Base):
+    """Single images with ground-truth transmission (and reflection, where given)."""
+
+    def __init__(self, root: str | Path, crop: int = 224, seed: int = 0, augment: bool = True):
+        super().__init__(crop, seed, augment)
+        self.root = Path(root)
+        self.items = find_pairs(self.root)
+        if not self.items:
+            raise DataError(f"{root}: no input/ground-truth pairs found (see the README's layouts)")
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        image, gt, refl = self.items[index]
+        paths = [image, gt] + ([refl] if refl else [])
+        stack = self._crop_flip(torch.stack([load(p) for p in paths]), self._generator(index))
+        zeros = torch.zeros(3, *stack.shape[1:])
+        t, r = zeros.clone(), zeros.clone()
+        t[1] = stack[1]
+        if refl:
+            r[1] = stack[2]
+        frames = stack[0].expand(3, -1, -1, -1).clone()
+        return _sample(frames, t, r, [False, True, False], [False, refl is not None, False], False)
+
+
+def find_pairs(root: Path) -> list[tuple[Path, Path, Path | None]]:
+    subdirs = {d.name.lower(): d for d in root.iterdir() if d.is_dir()}
+    inputs = next((subdirs[n] for n in INPUT_DIRS if n in subdirs), None)
+    truths = next((subdirs[n] for n in GT_DIRS if n in subdirs), None)
+    if inputs and truths:
+        gt_by_stem = {p.stem: p for p in images_in(truths)}
+        return [(p, gt_by_stem[p.stem], None) for p in images_in(inputs) if p.stem in gt_by_stem]
+    files = images_in(root)
+    by_stem = {p.stem: p for p in files}
+    for inp, gt, refl in PAIR_SUFFIXES:
+        pairs = []
+        for p in files:
+            if p.stem.endswith(inp):
+                base = p.stem[: -len(inp)]
+                if base + gt in by_stem:
+                    pairs.append((p, by_stem[base + gt], by_stem.get(base + refl) if refl else None))
+        if pairs:
+            return pairs
+    return []
+
+
+class SyntheticSequences(_Base):
+    """Sequences synthesised from a folder of photos, split into T and R pools."""
+
+    def __init__(self, photos: list[Path], length: int, crop: int = 224, seed: int = 0,
+                 augment: bool = True, synthetic: SyntheticConfig | None = None):
+        super().__init__(crop, seed, augment)
+        if len(photos) < 2:
+            raise DataError("synthetic sequences need at least two photos")
+        shuffled = list(photos)
+        random.Random(seed).shuffle(shuffled)
+        half = len(shuffled) // 2
+        self.t_pool, self.r_pool = shuffled[:half], shuffled[half:]
+        self.length = length
+        self.config = replace(synthetic or SyntheticConfig(), size=crop)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        gen = self._generator(index)
+        t_photo = load(self.t_pool[int(torch.randint(len(self.t_pool), (), generator=gen))])
+        r_photo = load(self.r_pool[int(torch.randint(len(self.r_pool), (), generator=gen))])
+        seq = make_sequence(t_photo, r_photo, self.config, gen)
+        stack = torch.cat((seq["frames"], seq["t"], seq["r"]))
+        if self.augment and bool(torch.rand((), generator=gen) < 0.5):
+            stack = stack.flip(-1)
+        frames, t, r = stack.split(3)
+        return _sample(frames, t, r, [True] * 3, [True] * 3, True)
+
+
+def open_dataset(root: str | Path, crop: int, seed: int, augment: bool, synthetic_length: int,
+                 photos: list[Path] | None = None) -> Dataset:
+    """The dataset a folder holds, recognised by its layout."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: not a folder")
+    if any(find_sequence(d) for d in _sequence_dirs(root)[:5]):
+        return SequenceFolder(root, crop, seed, augment)
+    if find_pairs(root):
+        return PairFolder(root, crop, seed, augment)
+    photos = photos if photos is not None else images_in(root)
+    if len(photos) >= 2:
+        return SyntheticSequences(photos, synthetic_length, crop, seed, augment)
+    raise DataError(f"{root}: neither sequences, pairs nor a folder of photos")
+
+
+def split_photos(photos: list[Path], val_fraction: float, seed: int) -> tuple[list[Path], list[Path]]:
+    """Hold out whole photos for validation, so no validation pixel is trained on."""
+    order = list(photos)
+    random.Random(seed).shuffle(order)
+    n_val = int(round(len(order) * val_fraction)) if val_fraction > 0 else 0
+    n_val = max(n_val, 2) if val_fraction > 0 and len(order) >= 6 else n_val
+    return sorted(order[n_val:]), sorted(order[:n_val])
+
+
+def mixture_order(sizes: list[int], weights: list[float], count: int, seed: int, epoch: int) -> list[int]:
+    """Indices into the concatenation of datasets, each drawn with its weight.
+
+    Deterministic for ``(seed, epoch)``; every rank of a distributed run computes
+    the same order and takes its own share.
+    """
+    rng = np.random.default_rng([seed, epoch])
+    p = np.asarray(weights, np.float64) / np.sum(weights)
+    which = rng.choice(len(sizes), size=count, p=p)
+    offsets = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    return [int(offsets[d] + rng.integers(sizes[d])) for d in which]
