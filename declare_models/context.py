@@ -25,6 +25,14 @@ class ChannelAttention(nn.Module):
             nn.Conv2d(channels, hidden, 1), nn.ReLU(inplace=True),
             nn.Conv2d(hidden, channels, 1), nn.Sigmoid())
 
+    def reset_after_init(self) -> None:
+        """Squeeze weights start non-negative: the pooled channel means are always
+        positive (they follow a ReLU), so a unit with negative-summing weights
+        would be dead for every input from the first step and never recover."""
+        squeeze = self.body[1]
+        with torch.no_grad():
+            squeeze.weight.abs_()
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
 

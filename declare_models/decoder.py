@@ -54,5 +54,10 @@ class Decoder(nn.Module):
         self.block2 = nn.Sequential(*block2)
         self.output = conv(w2, 3, relu=False)
 
+    def reset_after_init(self) -> None:
+        """The output is a correction to the photo: start near zero, so an
+        untrained network returns the photo rather than noise."""
+        nn.init.normal_(self.output.weight, std=1e-3)
+
     def forward(self, representation: torch.Tensor) -> torch.Tensor:
         return self.output(self.block2(self.block1(representation)))

@@ -73,13 +73,18 @@ def warp(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
 
 
 def init_weights(module: nn.Module, negative_slope: float = 0.0) -> None:
-    """He-normal weights and zero biases for every conv.
+    """He-normal weights and zero biases for every conv, then each part's own rule.
 
     PyTorch's default init shrinks activations through long ReLU chains (the
-    student is ~20 convs deep), leaving channels dead from the first step.
+    student is ~20 convs deep), leaving channels dead from the first step. A
+    submodule with a ``reset_after_init`` method adjusts its own layers after
+    this (the decoder's output conv, the channel attention's squeeze).
     """
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.kaiming_normal_(m.weight, a=negative_slope, nonlinearity="leaky_relu")
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
+    for m in module.modules():
+        if hasattr(m, "reset_after_init"):
+            m.reset_after_init()

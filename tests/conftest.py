@@ -11,8 +11,9 @@ def _seed():
 def checkpoints(tmp_path_factory):
     """Tiny random-weight student and teacher checkpoints.
 
-    The output conv is scaled down so corrections are as modest as a trained
-    model's (a few grey levels), not the saturating noise of raw random weights.
+    The output conv is set so corrections are as modest as a trained model's
+    (a few grey levels): neither the near-identity of a fresh network nor the
+    saturating noise of unscaled random weights.
     """
     from declare.checkpoint import save_checkpoint
     from declare_models import Student, Teacher, get_config
@@ -23,7 +24,7 @@ def checkpoints(tmp_path_factory):
     for name, cls in (("student", Student), ("teacher", Teacher)):
         net = cls(get_config("tiny"))
         with torch.no_grad():
+            torch.nn.init.kaiming_normal_(net.decoder.output.weight)
             net.decoder.output.weight.mul_(0.05)
-            net.decoder.output.bias.zero_()
         paths[name] = save_checkpoint(folder / f"{name}.safetensors", net)
     return paths
