@@ -168,3 +168,12 @@ def models_remove(name: str) -> None:
 
     gone = remove(_entry(name))
     click.echo(f"removed {', '.join(str(p) for p in gone)}" if gone else f"{name} was not cached")
+
+
+def _add_train() -> None:
+    from declare.training.command import train
+
+    main.add_command(train)
+
+
+_add_train()

@@ -28,3 +28,11 @@ def checkpoints(tmp_path_factory):
             net.decoder.output.weight.mul_(0.05)
         paths[name] = save_checkpoint(folder / f"{name}.safetensors", net)
     return paths
+
+
+@pytest.fixture(scope="session")
+def photo_folder(tmp_path_factory):
+    """A folder of small real photos to synthesise training sequences from."""
+    from photos import small_photo_folder
+
+    return small_photo_folder(tmp_path_factory.mktemp("photos") / "photos")

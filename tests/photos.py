@@ -34,3 +34,19 @@ def real_array(name: str = "qingnan-new2-1-input.jpg", size: tuple[int, int] | N
         if size:
             im = im.resize(size)
         return np.asarray(im)
+
+
+PHOTOS = DATA / "photos"
+
+
+def small_photo_folder(dest: Path, count: int = 6, side: int = 128) -> Path:
+    """``count`` real photos from ../shared/data/photos, shrunk to ``side`` px wide."""
+    sources = sorted(PHOTOS.glob("*.png"))[:count] if PHOTOS.is_dir() else []
+    if len(sources) < count:
+        pytest.skip(f"photos not found at {PHOTOS}")
+    dest.mkdir(parents=True, exist_ok=True)
+    for src in sources:
+        with Image.open(src) as im:
+            im = im.convert("RGB")
+            im.resize((side, round(side * im.height / im.width))).save(dest / src.name)
+    return dest

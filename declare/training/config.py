@@ -1,0 +1,123 @@
+"""Everything a training run is made of, as one dataclass.
+
+Defaults are the paper's (section 5.1): Adam at 2e-4, x0.1 every 40 epochs;
+teacher loss weights (1, 1, 1, 0.1) for L_R, L_P, L_FD, L_VS; student (1, 1, 1, 1)
+for L_R, L_P, LSGAN, L_T. A TOML or JSON file can set any field; command-line
+options override the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ABLATIONS = {
+    # switch: (what it removes, the ModelConfig field it turns off, or None for a training switch)
+    "no-mkl": ("the MKL module", "use_mkl"),
+    "no-decouple-net": ("the decouple net", "use_decouple_net"),
+    "no-flow-net": ("the flow net", "use_flow_net"),
+    "no-fusion-net": ("the fusion net", "use_fusion_net"),
+    "no-transfer": ("knowledge transfer: the student trains alone (w/o KT)", None),
+    "no-hallucination": ("the student's hallucination module", "use_hallucination"),
+    "no-encoder": ("the student's feature encoder", "use_student_encoder"),
+}
+
+
+def setting(default, help: str, **kw):
+    """A TrainConfig field with its command-line help (the CLI is built from these)."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help, **kw})
+    return field(default=default, metadata={"help": help, **kw})
+
+
+@dataclass
+class TrainConfig:
+    stage: str = setting("teacher", "Which network to train: teacher or student.", cli=False)
+    data: list[str] = setting([], "Training data folder: sequences, pairs or photos (repeatable).",
+                               metavar="DIR")
+    data_weights: list[float] = setting([], "Mixture weight of each --data folder, in order (default equal).",
+                                       metavar="W")
+    val_data: list[str] = setting([], "Validation folder (repeatable). Default: held out from --data.",
+                                   metavar="DIR")
+    out: str = setting("runs/declare", "Folder for checkpoints, log.jsonl and the final weights.",
+                   metavar="DIR")
+    preset: str = setting("small", "Network size preset (see 'declare presets').",
+                          metavar="NAME")
+    teacher: str | None = setting(None, "Frozen teacher checkpoint (student stage).",
+                                   metavar="CKPT")
+    crop: int = setting(224, "Side of the square training crops, pixels.")
+    batch_size: int = setting(8, "Samples per step (per process under torchrun).")
+    epochs: int = setting(80, "Epochs to train.")
+    steps: int | None = setting(None, "Stop after this many steps instead of --epochs.")
+    epoch_size: int = setting(1000, "Samples per epoch drawn from the data mixture.")
+    lr: float = setting(2e-4, "Adam learning rate.")
+    lr_decay_every: int = setting(40, "Epochs between learning-rate decays.")
+    lr_decay: float = setting(0.1, "Learning-rate factor at each decay.")
+    w_reconstruction: float = setting(1.0, "Weight of L_R (L1 + gradient L1).")
+    w_perceptual: float = setting(1.0, "Weight of L_P (VGG-19 conv5_3).")
+    w_decoupling: float = setting(1.0, "Weight of L_FD, feature decoupling (teacher).")
+    w_view_synthesis: float = setting(0.1, "Weight of L_VS, view synthesis (teacher).")
+    w_adversarial: float = setting(1.0, "Weight of the LSGAN loss (student).")
+    w_transfer: float = setting(1.0, "Weight of L_T, representation transfer (student).")
+    vgg_weights: str | None = setting(None, "VGG-19 ImageNet weights file for L_P (.safetensors or .pth).",
+                                       metavar="FILE")
+    ablate: list[str] = setting([], "Remove a part, as in the paper's Table 2 (repeatable).",
+                                choices=list(ABLATIONS))
+    checkpoint_every: int = setting(500, "Steps between checkpoints.")
+    keep_checkpoints: int = setting(3, "Checkpoints kept (the newest).")
+    val_every: int = setting(500, "Steps between validations.")
+    val_fraction: float = setting(0.1, "Share of --data held out for validation.")
+    val_count: int = setting(16, "At most this many validation samples per folder.")
+    log_every: int = setting(10, "Steps between log.jsonl records.")
+    seed: int = setting(0, "Seed for data synthesis, crops, order and initial weights.")
+    workers: int = setting(0, "Data-loading worker processes.")
+    device: str = setting("auto", "Where to train.", choices=["auto", "cpu", "cuda", "mps"])
+    amp: bool = setting(True, "Mixed precision (autocast) on CUDA.")
+    resume: bool = setting(False, "Continue from the newest checkpoint in --out.")
+    quiet: bool = setting(False, "No progress bar.")
+
+    def __post_init__(self) -> None:
+        if self.stage not in ("teacher", "student"):
+            raise ValueError(f"stage must be 'teacher' or 'student', not {self.stage!r}")
+        unknown = [a for a in self.ablate if a not in ABLATIONS]
+        if unknown:
+            raise ValueError(f"unknown ablation {unknown[0]!r}; known: {', '.join(ABLATIONS)}")
+        if self.data_weights and len(self.data_weights) != len(self.data):
+            raise ValueError("give one --data-weights value per --data folder")
+        for name in ("crop", "batch_size", "epochs", "epoch_size", "checkpoint_every",
+                     "keep_checkpoints", "val_every", "log_every", "lr_decay_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name.replace('_', '-')} must be at least 1")
+        if self.steps is not None and self.steps < 1:
+            raise ValueError("steps must be at least 1")
+
+    @property
+    def transfer(self) -> bool:
+        return "no-transfer" not in self.ablate
+
+    def model_switches(self) -> dict[str, bool]:
+        return {ABLATIONS[a][1]: False for a in self.ablate if ABLATIONS[a][1]}
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2)
+
+
+def load_config_file(path: str | Path) -> dict:
+    """Fields from a .toml or .json file, checked against TrainConfig."""
+    path = Path(path)
+    text = path.read_text()
+    if path.suffix == ".toml":
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            raise ValueError(f"{path}: TOML settings need Python 3.11+; use a .json file") from None
+        values = tomllib.loads(text)
+    else:
+        values = json.loads(text)
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"{path}: unknown settings {', '.join(unknown)}")
+    return values

@@ -1,0 +1,376 @@
+"""The training loop for both stages (paper section 5.1).
+
+Stage 1 trains the teacher on multi-view sequences with L_R + L_P + L_FD + L_VS.
+Stage 2 freezes it and trains the student on the centre views with L_R + L_P +
+LSGAN + L_T, the discriminator telling teacher representations from the
+student's hallucinations. Under ``torchrun`` each process takes its share of
+every batch order and DistributedDataParallel averages the gradients (gloo on
+the CPU, nccl on GPUs); only rank 0 writes logs and checkpoints.
+
+Every sample, crop and batch order derives from (seed, epoch, index), so a run
+resumed from a checkpoint continues exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import ConcatDataset, DataLoader, Subset
+
+from declare.checkpoint import load_checkpoint
+from declare.data.datasets import (DataError, PairFolder, SequenceFolder, SyntheticSequences,
+                                   images_in, mixture_order, open_dataset, split_photos)
+from declare.metrics import psnr, ssim
+from declare.session import pick_device
+from declare.training.config import TrainConfig
+from declare.training.state import latest, load_state, save_state
+from declare_models import PatchDiscriminator, Student, Teacher, get_config, losses
+
+
+class TrainError(Exception):
+    """A training run that cannot start; one line for the user."""
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig):
+        self.cfg = cfg
+        self.rank, self.world = _init_distributed()
+        self.device = self._device()
+        self.out = Path(cfg.out)
+        try:
+            self.model_cfg = dataclasses.replace(get_config(cfg.preset), **cfg.model_switches())
+        except KeyError as exc:
+            raise TrainError(exc.args[0]) from None
+        torch.manual_seed(cfg.seed)
+        self.train_sets, self.val_set = self._datasets()
+        self.model = (Teacher if cfg.stage == "teacher" else Student)(self.model_cfg).to(self.device)
+        self.teacher = self.disc = None
+        if cfg.stage == "student" and cfg.transfer and self.model_cfg.use_hallucination:
+            self.teacher = self._frozen_teacher()
+            self.disc = PatchDiscriminator(self.model_cfg).to(self.device)
+        self.optimizers = {"model": torch.optim.Adam(self.model.parameters(), lr=cfg.lr)}
+        if self.disc is not None:
+            self.optimizers["disc"] = torch.optim.Adam(self.disc.parameters(), lr=cfg.lr)
+        self.perceptual = self._perceptual()
+        self.step, self.epoch = 0, 0
+        if cfg.resume:
+            self._resume()
+        elif latest(self.out / "checkpoints") or (self.out / f"{cfg.stage}.safetensors").exists():
+            raise TrainError(f"{self.out} holds an earlier run: --resume to continue it, "
+                             "or choose another --out")
+        self.ddp_model = self._wrap(self.model)
+        self.ddp_disc = self._wrap(self.disc) if self.disc is not None else None
+        self.amp_dtype = self._amp_dtype()
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+
+    # --- set-up -----------------------------------------------------------------
+
+    def _device(self) -> torch.device:
+        if self.world > 1 and torch.cuda.is_available() and self.cfg.device in ("auto", "cuda"):
+            local = int(os.environ.get("LOCAL_RANK", 0))
+            torch.cuda.set_device(local)
+            return torch.device("cuda", local)
+        return pick_device(self.cfg.device)
+
+    def _amp_dtype(self) -> torch.dtype | None:
+        if not (self.cfg.amp and self.device.type == "cuda"):
+            return None
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+    def _datasets(self):
+        cfg = self.cfg
+        if not cfg.data:
+            raise TrainError("no training data: give --data FOLDER (sequences, pairs or photos)")
+        train, val = [], []
+        for root in cfg.data:
+            try:
+                t, v = self._open(root)
+            except DataError as exc:
+                raise TrainError(str(exc)) from None
+            if cfg.stage == "teacher" and isinstance(getattr(t, "dataset", t), PairFolder):
+                raise TrainError(f"{root}: image pairs have no views to teach from; "
+                                 "use them for the student stage")
+            train.append(t)
+            if v is not None:
+                val.append(v)
+        for root in cfg.val_data:
+            val.append(open_dataset(root, cfg.crop, cfg.seed, False, cfg.val_count))
+        return train, (ConcatDataset(val) if val else None)
+
+    def _open(self, root: str):
+        """A training dataset and its held-out validation part."""
+        cfg = self.cfg
+        probe = open_dataset(root, cfg.crop, cfg.seed, True, cfg.epoch_size)
+        if isinstance(probe, SyntheticSequences):
+            train_photos, val_photos = split_photos(images_in(Path(root)), cfg.val_fraction, cfg.seed)
+            train = SyntheticSequences(train_photos, cfg.epoch_size, cfg.crop, cfg.seed, True)
+            val = (SyntheticSequences(val_photos, cfg.val_count, cfg.crop, cfg.seed + 1, False)
+                   if len(val_photos) >= 2 else None)
+            return train, val
+        n = len(probe)
+        order = np.random.default_rng(cfg.seed).permutation(n)
+        n_val = min(cfg.val_count, int(round(n * cfg.val_fraction))) if n > 4 else 0
+        val_base = type(probe)(root, cfg.crop, cfg.seed, augment=False)
+        val = Subset(val_base, sorted(order[:n_val].tolist())) if n_val else None
+        return Subset(probe, sorted(order[n_val:].tolist())), val
+
+    def _frozen_teacher(self) -> Teacher:
+        if not self.cfg.teacher:
+            raise TrainError("the student stage needs --teacher CHECKPOINT (or --ablate no-transfer)")
+        try:
+            teacher, _ = load_checkpoint(self.cfg.teacher, self.device)
+        except Exception as exc:
+            raise TrainError(f"--teacher: {exc}") from None
+        if not isinstance(teacher, Teacher):
+            raise TrainError(f"--teacher {self.cfg.teacher} is a student checkpoint")
+        ours, theirs = self.model_cfg.representation_channels, teacher.config.representation_channels
+        if ours != theirs:
+            raise TrainError(f"the teacher's representation has {theirs} channels, the "
+                             f"{self.cfg.preset} student's {ours}: train them with the same preset")
+        return teacher.requires_grad_(False).eval()
+
+    def _perceptual(self) -> losses.PerceptualLoss:
+        path = self.cfg.vgg_weights or _cached_vgg()
+        try:
+            loss = losses.PerceptualLoss(path).to(self.device)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise TrainError(f"--vgg-weights: {exc}".splitlines()[0]) from None
+        if not loss.enabled and self.rank == 0:
+            print("declare train: WARNING: the perceptual loss L_P is OFF: no VGG-19 ImageNet "
+                  "weights (give --vgg-weights FILE, or place vgg19.pth in the model cache)",
+                  file=sys.stderr)
+        return loss
+
+    def _wrap(self, module):
+        if self.world == 1:
+            return module
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return torch.nn.parallel.DistributedDataParallel(module, device_ids=ids,
+                                                         find_unused_parameters=True)
+
+    def _resume(self) -> None:
+        path = latest(self.out / "checkpoints")
+        if path is None:
+            raise TrainError(f"--resume: no checkpoint in {self.out / 'checkpoints'}")
+        modules = {"disc": self.disc} if self.disc is not None else {}
+        counters = load_state(path, self.model, self.optimizers, modules)
+        self.step, self.epoch = int(counters["step"]), int(counters["epoch"])
+        self._log({"event": "resume", "step": self.step, "from": str(path)})
+
+    # --- the loop ---------------------------------------------------------------
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, self.cfg.epoch_size // (self.cfg.batch_size * self.world))
+
+    @property
+    def total_steps(self) -> int:
+        return self.cfg.steps if self.cfg.steps is not None else self.cfg.epochs * self.steps_per_epoch
+
+    def run(self) -> Path | None:
+        """Train to the end; returns the final checkpoint's path (rank 0)."""
+        from tqdm import tqdm
+
+        if self.rank == 0:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "config.json").write_text(self.cfg.to_json())
+        bar = tqdm(total=self.total_steps, initial=self.step, unit="step", dynamic_ncols=True,
+                   disable=self.rank != 0 or self.cfg.quiet or not sys.stderr.isatty())
+        started, done_at_start = time.perf_counter(), self.step
+        window: dict[str, list[float]] = {}
+        while self.step < self.total_steps:
+            self.epoch = self.step // self.steps_per_epoch
+            self._set_lr()
+            for batch in self._batches():
+                terms = self._train_step(batch)
+                self.step += 1
+                for k, v in terms.items():
+                    window.setdefault(k, []).append(v)
+                bar.update(1)
+                bar.set_postfix({k: f"{v:.3f}" for k, v in terms.items()})
+                if self.step % self.cfg.log_every == 0 or self.step == self.total_steps:
+                    rate = (time.perf_counter() - started) / (self.step - done_at_start)
+                    self._log({"step": self.step, "epoch": self.epoch, "lr": self._lr(),
+                               "loss": {k: float(np.mean(v)) for k, v in window.items()},
+                               "seconds_per_step": round(rate, 4)})
+                    window = {}
+                if self.val_set is not None and self.step % self.cfg.val_every == 0:
+                    self._log({"step": self.step, "val": self.validate()})
+                if self.step % self.cfg.checkpoint_every == 0:
+                    self._save()
+                if self.step >= self.total_steps or self.step % self.steps_per_epoch == 0:
+                    break
+        bar.close()
+        final = None
+        if self.step % self.cfg.checkpoint_every:
+            self._save()
+        if self.rank == 0:
+            from declare.checkpoint import save_checkpoint
+
+            final = save_checkpoint(self.out / f"{self.cfg.stage}.safetensors", self.model,
+                                    metadata={"step": self.step, "epoch": self.epoch,
+                                              "stage": self.cfg.stage, "preset": self.cfg.preset})
+        if self.world > 1:
+            dist.barrier()
+        return final
+
+    def _batches(self):
+        cfg = self.cfg
+        sizes = [len(d) for d in self.train_sets]
+        weights = cfg.data_weights or [1.0] * len(sizes)
+        per_epoch = self.steps_per_epoch * cfg.batch_size * self.world
+        order = mixture_order(sizes, weights, per_epoch, cfg.seed, self.epoch)
+        mine = order[self.rank::self.world]
+        start = (self.step % self.steps_per_epoch) * cfg.batch_size
+        for d in self.train_sets:
+            (d.dataset if isinstance(d, Subset) else d).set_epoch(self.epoch)
+        data = Subset(ConcatDataset(self.train_sets), mine[start:])
+        loader = DataLoader(data, batch_size=cfg.batch_size, shuffle=False, drop_last=True,
+                            num_workers=cfg.workers, pin_memory=self.device.type == "cuda")
+        for batch in loader:
+            yield {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+
+    def _set_lr(self) -> None:
+        lr = self.cfg.lr * self.cfg.lr_decay ** (self.epoch // self.cfg.lr_decay_every)
+        for opt in self.optimizers.values():
+            for group in opt.param_groups:
+                group["lr"] = lr
+
+    def _lr(self) -> float:
+        return self.optimizers["model"].param_groups[0]["lr"]
+
+    def _autocast(self):
+        return torch.autocast("cuda", dtype=self.amp_dtype, enabled=self.amp_dtype is not None)
+
+    def _train_step(self, batch) -> dict[str, float]:
+        self.model.train()
+        with self._autocast():
+            terms = self.teacher_losses(batch) if self.cfg.stage == "teacher" else self.student_losses(batch)
+        total = sum(w * v for w, v in terms.values())
+        opt = self.optimizers["model"]
+        opt.zero_grad(set_to_none=True)
+        self.scaler.scale(total).backward()
+        self.scaler.step(opt)
+        report = {k: float(v.detach()) for k, (_, v) in terms.items()}
+        if self.disc is not None and "adversarial" in terms:
+            report["discriminator"] = self._disc_step()
+        self.scaler.update()
+        report["total"] = float(total.detach())
+        return report
+
+    # --- objectives -------------------------------------------------------------
+
+    def teacher_losses(self, batch) -> dict[str, tuple[float, torch.Tensor]]:
+        cfg, mcfg = self.cfg, self.model_cfg
+        out = self.ddp_model(batch["frames"])
+        target = batch["t"][:, 1]
+        terms = {"reconstruction": (cfg.w_reconstruction, losses.reconstruction_loss(out.transmission, target))}
+        if self.perceptual.enabled:
+            terms["perceptual"] = (cfg.w_perceptual, self.perceptual(out.transmission.float(), target))
+        if out.mkl.recon_t and (batch["t_valid"].any() or batch["r_valid"].any()):
+            terms["decoupling"] = (cfg.w_decoupling, losses.feature_decoupling_loss(
+                out.mkl, batch["t"], batch["r"], batch["t_valid"], batch["r_valid"]))
+        if out.mkl.flows:
+            terms["view_synthesis"] = (cfg.w_view_synthesis, losses.view_synthesis_loss(out.mkl))
+        return terms
+
+    def student_losses(self, batch) -> dict[str, tuple[float, torch.Tensor]]:
+        cfg = self.cfg
+        out = self.ddp_model(batch["frames"][:, 1])
+        target = batch["t"][:, 1]
+        terms = {"reconstruction": (cfg.w_reconstruction, losses.reconstruction_loss(out.transmission, target))}
+        if self.perceptual.enabled:
+            terms["perceptual"] = (cfg.w_perceptual, self.perceptual(out.transmission.float(), target))
+        rows = batch["has_views"]
+        if self.teacher is not None and self._all_ranks_have(rows):
+            with torch.no_grad():
+                self._real = self.teacher(batch["frames"][rows]).representation
+            self._fake = out.representation[rows]
+            terms["transfer"] = (cfg.w_transfer, losses.transfer_loss(self._fake, self._real))
+            # The plain module, not the DDP wrapper: this pass trains the student
+            # through the discriminator, and must not sync the discriminator.
+            self.disc.requires_grad_(False)
+            terms["adversarial"] = (cfg.w_adversarial, losses.generator_loss(self.disc(self._fake)))
+            self.disc.requires_grad_(True)
+        return terms
+
+    def _all_ranks_have(self, rows: torch.Tensor) -> bool:
+        """True when every process's batch has multi-view samples, so that all of
+        them take (or all skip) the collective discriminator step together."""
+        have = torch.tensor([int(bool(rows.any()))], device=self.device)
+        if self.world > 1:
+            dist.all_reduce(have, op=dist.ReduceOp.MIN)
+        return bool(have.item())
+
+    def _disc_step(self) -> float:
+        opt = self.optimizers["disc"]
+        with self._autocast():
+            loss = losses.discriminator_loss(self.ddp_disc(self._real), self.ddp_disc(self._fake.detach()))
+        opt.zero_grad(set_to_none=True)
+        self.scaler.scale(self.cfg.w_adversarial * loss).backward()
+        self.scaler.step(opt)
+        return float(loss.detach())
+
+    # --- validation, logs, checkpoints -------------------------------------------
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        """Mean PSNR/SSIM of the centre transmission on the held-out data, and of the input."""
+        self.model.eval()
+        scores = {"psnr": [], "ssim": [], "input_psnr": []}
+        for batch in DataLoader(self.val_set, batch_size=self.cfg.batch_size):
+            frames = batch["frames"].to(self.device)
+            with self._autocast():
+                out = self.model(frames) if self.cfg.stage == "teacher" else self.model(frames[:, 1])
+            pred = out.transmission.float().clamp(0, 1).cpu()
+            for k in range(pred.shape[0]):
+                p, t = pred[k].permute(1, 2, 0).numpy(), batch["t"][k, 1].permute(1, 2, 0).numpy()
+                scores["psnr"].append(psnr(p, t))
+                scores["ssim"].append(ssim(p, t))
+                scores["input_psnr"].append(psnr(batch["frames"][k, 1].permute(1, 2, 0).numpy(), t))
+        self.model.train()
+        return {k: round(float(np.mean(v)), 4) for k, v in scores.items()}
+
+    def _log(self, record: dict) -> None:
+        if self.rank != 0:
+            return
+        self.out.mkdir(parents=True, exist_ok=True)
+        with open(self.out / "log.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def _save(self) -> None:
+        if self.rank != 0:
+            return
+        modules = {"disc": self.disc} if self.disc is not None else {}
+        save_state(self.out / "checkpoints", self.step, self.model, self.optimizers, modules,
+                   {"step": self.step, "epoch": self.epoch, "stage": self.cfg.stage},
+                   self.cfg.keep_checkpoints)
+
+
+def _init_distributed() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+    if world > 1:
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _cached_vgg() -> str | None:
+    from declare.weights import cache_dir
+
+    for name in ("vgg19.safetensors", "vgg19.pth"):
+        path = cache_dir() / name
+        if path.is_file():
+            return str(path)
+    return None

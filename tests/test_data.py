@@ -1,0 +1,182 @@
+"""Training data: synthetic sequences (paper 4.2), folder layouts, the mixture."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from declare.data.datasets import (DataError, PairFolder, SequenceFolder, SyntheticSequences,
+                                   find_pairs, images_in, mixture_order, open_dataset, split_photos)
+from declare.data.synthetic import SyntheticConfig, make_sequence
+from photos import DATA, real_array
+
+
+def _texture(seed: int, side: int = 400) -> torch.Tensor:
+    """A smooth random texture: every shift changes it, so shifts can be measured."""
+    rng = np.random.default_rng(seed)
+    noise = torch.from_numpy(rng.random((3, side // 8, side // 8), dtype=np.float32))
+    return torch.nn.functional.interpolate(noise[None], size=(side, side), mode="bicubic",
+                                           align_corners=False)[0].clamp(0, 1)
+
+
+def measured_shift(a: torch.Tensor, b: torch.Tensor, patch: int = 64, reach: int = 24) -> np.ndarray:
+    """(dy, dx) such that b(y, x) ~ a(y + dy, x + dx): b's central patch found in a
+    by exhaustive squared-difference search, the minimum refined by a parabola."""
+    a, b = a.mean(0).numpy().astype(np.float64), b.mean(0).numpy().astype(np.float64)
+    top = (b.shape[0] - patch) // 2
+    template = b[top:top + patch, top:top + patch]
+    ssd = np.full((2 * reach + 1, 2 * reach + 1), np.inf)
+    for dy in range(-reach, reach + 1):
+        for dx in range(-reach, reach + 1):
+            y, x = top + dy, top + dx
+            if 0 <= y and 0 <= x and y + patch <= a.shape[0] and x + patch <= a.shape[1]:
+                ssd[dy + reach, dx + reach] = np.sum((a[y:y + patch, x:x + patch] - template) ** 2)
+    iy, ix = np.unravel_index(np.argmin(ssd), ssd.shape)
+
+    def refine(m1, m0, p1):
+        denom = m1 - 2 * m0 + p1
+        return 0.5 * (m1 - p1) / denom if np.isfinite(denom) and denom > 0 else 0.0
+
+    sy = refine(ssd[iy - 1, ix], ssd[iy, ix], ssd[iy + 1, ix])
+    sx = refine(ssd[iy, ix - 1], ssd[iy, ix], ssd[iy, ix + 1])
+    return np.array([iy - reach + sy, ix - reach + sx])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_synthetic_windows_move_as_the_paper_says(seed):
+    """T moves 0-2 px and R 10-20 px per frame in x and y, measured on the pixels."""
+    cfg = SyntheticConfig(size=128, blur_sigma=(1.0, 1.0))
+    gen = torch.Generator().manual_seed(seed)
+    seq = make_sequence(_texture(2 * seed), _texture(2 * seed + 1), cfg, gen)
+    for k in range(cfg.views - 1):
+        t_step = measured_shift(seq["t"][k], seq["t"][k + 1])
+        r_step = measured_shift(seq["r"][k], seq["r"][k + 1])
+        # the recorded offsets are what the pixels show ...
+        np.testing.assert_allclose(t_step, (seq["t_offsets"][k + 1] - seq["t_offsets"][k]).numpy(), atol=0.25)
+        np.testing.assert_allclose(r_step, (seq["r_offsets"][k + 1] - seq["r_offsets"][k]).numpy(), atol=0.25)
+        # ... and they lie in the paper's ranges
+        assert np.all(np.abs(t_step) <= 2 + 0.25), t_step
+        assert np.all((np.abs(r_step) >= 10 - 0.25) & (np.abs(r_step) <= 20 + 0.25)), r_step
+
+
+def test_synthetic_blend_keeps_layers_and_clips():
+    cfg = SyntheticConfig(size=96)
+    t_photo = torch.from_numpy(real_array(size=(300, 200)).copy()).permute(2, 0, 1).float() / 255
+    seq = make_sequence(t_photo, _texture(1, 300), cfg, torch.Generator().manual_seed(3))
+    assert seq["frames"].shape == seq["t"].shape == seq["r"].shape == (3, 3, 96, 96)
+    assert seq["frames"].min() >= 0 and seq["frames"].max() <= 1
+    # the blend is T plus the kept reflection layer, up to the final clipping
+    np.testing.assert_allclose(seq["frames"], (seq["t"] + seq["r"]).clamp(0, 1), atol=1e-6)
+    assert seq["r"].mean() > 0.01  # a visible reflection, not an empty layer
+
+
+def test_synthetic_sequences_are_deterministic(photo_folder):
+    photos = images_in(photo_folder)
+    a = SyntheticSequences(photos, 10, crop=64, seed=7)
+    b = SyntheticSequences(photos, 10, crop=64, seed=7)
+    c = SyntheticSequences(photos, 10, crop=64, seed=8)
+    for i in (0, 5):
+        for key in ("frames", "t", "r"):
+            assert torch.equal(a[i][key], b[i][key])
+        assert not torch.equal(a[i]["frames"], c[i]["frames"])
+    a.set_epoch(1)
+    assert not torch.equal(a[0]["frames"], b[0]["frames"])  # new epoch, new sample
+    assert set(a.t_pool).isdisjoint(a.r_pool)
+
+
+def _save(path: Path, array: np.ndarray) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+    return path
+
+
+def _image(seed: int, h: int = 80, w: int = 100) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def test_sequence_folder_layout(tmp_path):
+    """ROOT/train/<sequence>/ with three views (name order) and gt.*."""
+    root = tmp_path / "seq1k"
+    for s in range(3):
+        folder = root / "train" / f"seq{s:03d}"
+        for v in range(3):
+            _save(folder / f"view{v}.png", _image(10 * s + v))
+        _save(folder / "gt.png", _image(10 * s + 9))
+    (root / "train" / "incomplete").mkdir()
+    _save(root / "train" / "incomplete" / "view0.png", _image(99))
+    data = open_dataset(root, crop=64, seed=0, augment=False, synthetic_length=1)
+    assert isinstance(data, SequenceFolder) and len(data) == 3
+    sample = data[1]
+    assert sample["frames"].shape == (3, 3, 64, 64)
+    top, left = (80 - 64) // 2, (100 - 64) // 2
+    expect = torch.from_numpy(_image(19)[top:top + 64, left:left + 64]).permute(2, 0, 1).float() / 255
+    assert torch.allclose(sample["t"][1], expect, atol=1e-6)
+    first = torch.from_numpy(_image(10)[top:top + 64, left:left + 64]).permute(2, 0, 1).float() / 255
+    assert torch.allclose(sample["frames"][0], first, atol=1e-6)
+    assert sample["t_valid"].tolist() == [False, True, False] and bool(sample["has_views"])
+
+
+@pytest.mark.parametrize("layout", ["real20", "ceilnet", "underscore"])
+def test_pair_layouts(tmp_path, layout):
+    root = tmp_path / layout
+    for i in range(4):
+        if layout == "real20":
+            _save(root / "blended" / f"{i}.jpg", _image(i))
+            _save(root / "transmission_layer" / f"{i}.jpg", _image(i + 50))
+        elif layout == "ceilnet":
+            _save(root / f"{i}-input.png", _image(i))
+            _save(root / f"{i}-label1.png", _image(i + 50))
+            _save(root / f"{i}-label2.png", _image(i + 90))
+        else:
+            _save(root / f"{i}_m.png", _image(i))
+            _save(root / f"{i}_g.png", _image(i + 50))
+    _save(root / ("blended" if layout == "real20" else ".") / "lonely.png", _image(7))  # no partner
+    data = open_dataset(root, crop=48, seed=0, augment=True, synthetic_length=1)
+    assert isinstance(data, PairFolder) and len(data) == 4
+    sample = data[0]
+    assert not bool(sample["has_views"])
+    assert torch.equal(sample["frames"][0], sample["frames"][1])
+    assert bool(sample["r_valid"][1]) == (layout == "ceilnet")
+    names = [(p.stem, g.stem) for p, g, _ in data.items]
+    assert all(p.replace("-input", "").replace("_m", "") == g.replace("-label1", "").replace("_g", "")
+               for p, g in names)
+
+
+def test_ceilnet_test_set_is_read_as_pairs_with_reflections():
+    root = DATA / "ceilnet-synthetic"
+    if not root.is_dir():
+        pytest.skip("ceilnet-synthetic not found")
+    pairs = find_pairs(root)
+    assert len(pairs) == 23 and all(r is not None for _, _, r in pairs)
+
+
+def test_unusable_folders_say_what_they_expected(tmp_path):
+    with pytest.raises(DataError, match="not a folder"):
+        open_dataset(tmp_path / "missing", 64, 0, True, 1)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="neither sequences, pairs nor a folder of photos"):
+        open_dataset(tmp_path / "empty", 64, 0, True, 1)
+
+
+def test_photo_folder_becomes_synthetic_sequences(photo_folder):
+    data = open_dataset(photo_folder, crop=64, seed=0, augment=True, synthetic_length=5)
+    assert isinstance(data, SyntheticSequences) and len(data) == 5
+    assert data[0]["t_valid"].all() and data[0]["r_valid"].all()
+
+
+def test_validation_photos_are_held_out(photo_folder):
+    photos = images_in(photo_folder)
+    train, val = split_photos(photos, 0.2, seed=0)
+    assert len(val) == 2 and set(train).isdisjoint(val) and len(train) + len(val) == len(photos)
+
+
+def test_mixture_order_follows_weights_and_is_deterministic():
+    order = mixture_order([50, 10], [3.0, 1.0], 8000, seed=1, epoch=0)
+    first = np.mean([i < 50 for i in order])
+    assert abs(first - 0.75) < 0.02
+    assert min(order) >= 0 and max(order) < 60
+    assert set(i for i in order if i >= 50) == set(range(50, 60))  # the small set is fully used
+    assert order == mixture_order([50, 10], [3.0, 1.0], 8000, seed=1, epoch=0)
+    assert order != mixture_order([50, 10], [3.0, 1.0], 8000, seed=1, epoch=1)
