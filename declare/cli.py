@@ -170,10 +170,14 @@ def models_remove(name: str) -> None:
     click.echo(f"removed {', '.join(str(p) for p in gone)}" if gone else f"{name} was not cached")
 
 
-def _add_train() -> None:
+
+def _add_subcommands() -> None:
+    """Groups that live in their own packages (imported light: torch loads on use)."""
+    from declare.bench.command import bench
     from declare.training.command import train
 
     main.add_command(train)
+    main.add_command(bench)
 
 
-_add_train()
+_add_subcommands()

@@ -38,6 +38,15 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def _device_and_precision(device: str, half: bool | None) -> tuple[torch.device, bool]:
+    dev = pick_device(device)
+    if half is None:
+        half = dev.type in ("cuda", "mps")
+    elif half and dev.type == "cpu":
+        raise SessionError("--half needs a GPU (cuda or mps); the CPU runs in full precision")
+    return dev, half
+
+
 class Session:
     def __init__(self, model: torch.nn.Module, device: torch.device, half: bool):
         self.model, self.device, self.half = model, device, half
@@ -48,16 +57,24 @@ class Session:
 
     @classmethod
     def load(cls, model: str | None, device: str = "auto", half: bool | None = None) -> "Session":
-        dev = pick_device(device)
-        if half is None:
-            half = dev.type in ("cuda", "mps")
-        elif half and dev.type == "cpu":
-            raise SessionError("--half needs a GPU (cuda or mps); the CPU runs in full precision")
+        """A registered model or checkpoint file (None: the default model)."""
+        dev, half = _device_and_precision(device, half)
         try:
             net, _ = load_checkpoint(resolve(model))
         except (CheckpointError, WeightsError) as exc:
             raise SessionError(str(exc)) from None
         return cls(net, dev, half)
+
+    @classmethod
+    def untrained(cls, preset: str, device: str = "auto", half: bool | None = None) -> "Session":
+        """A student of ``preset`` with fresh weights: for timing, which weights do not change."""
+        from declare_models import get_config
+
+        dev, half = _device_and_precision(device, half)
+        try:
+            return cls(Student(get_config(preset)), dev, half)
+        except KeyError as exc:
+            raise SessionError(exc.args[0]) from None
 
     @property
     def is_teacher(self) -> bool:

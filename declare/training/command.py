@@ -39,7 +39,7 @@ def _option(f: dataclasses.Field) -> click.Option:
     if hint is bool:
         if default:
             return click.Option([f"{name}/--no-{name[2:]}"], **kw)
-        return click.Option([name], is_flag=True, **kw)
+        return click.Option([name, *([meta["short"]] if "short" in meta else [])], is_flag=True, **kw)
     if typing.get_origin(hint) is list:
         kw["multiple"] = True
         base = args[0]

@@ -76,7 +76,7 @@ class TrainConfig:
     device: str = setting("auto", "Where to train.", choices=["auto", "cpu", "cuda", "mps"])
     amp: bool = setting(True, "Mixed precision (autocast) on CUDA.")
     resume: bool = setting(False, "Continue from the newest checkpoint in --out.")
-    quiet: bool = setting(False, "No progress bar.")
+    quiet: bool = setting(False, "No progress bar.", short="-q")
 
     def __post_init__(self) -> None:
         if self.stage not in ("teacher", "student"):

@@ -1,0 +1,213 @@
+"""``declare bench speed`` and ``declare bench quality``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from declare.bench.methods import BASELINES
+
+SPEED_COLUMNS = [("method", "method"), ("device", "device"), ("precision", "prec"),
+                 ("megapixels", "MP", 2), ("size", "size"), ("seconds", "s/photo", 3),
+                 ("mp_per_s", "MP/s", 2), ("peak_mb", "peak MB", 0), ("gflop_per_mp", "GFLOP/MP", 1),
+                 ("machine_fraction", "of matmul", 3)]
+QUALITY_COLUMNS = [("dataset", "dataset"), ("method", "method"), ("images", "images"),
+                   ("psnr", "PSNR dB", 2), ("ssim", "SSIM", 4), ("lmse", "LMSE", 4),
+                   ("seconds", "s/image", 3)]
+IMAGE_COLUMNS = [("dataset", "dataset"), ("image", "image"), ("method", "method"),
+                 ("psnr", "PSNR dB", 2), ("ssim", "SSIM", 4), ("lmse", "LMSE", 4), ("seconds", "s", 3)]
+
+
+def _floats(ctx, param, value: str) -> list[float]:
+    try:
+        sizes = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter("give megapixels separated by commas, e.g. 0.5,2,12") from None
+    if not sizes or min(sizes) <= 0:
+        raise click.BadParameter("sizes must be positive")
+    return sizes
+
+
+def output_options(func):
+    for option in reversed([
+        click.option("--json", "json_path", type=click.Path(dir_okay=False, allow_dash=True),
+                     metavar="FILE", help="Also write the results as JSON ('-' for stdout, no table)."),
+        click.option("--csv", "csv_path", type=click.Path(dir_okay=False, allow_dash=True),
+                     metavar="FILE", help="Also write one CSV row per measurement ('-' for stdout)."),
+        click.option("--plot", "plot_path", type=click.Path(dir_okay=False), metavar="FILE.png",
+                     help="Also draw a bar chart (needs matplotlib)."),
+    ]):
+        func = option(func)
+    return func
+
+
+@click.group()
+def bench() -> None:
+    """How fast and how good a model is, side by side with baselines."""
+
+
+@bench.command()
+@click.option("--model", "models", multiple=True, metavar="NAME|PATH",
+              help="Model to time (repeatable). Default: the installed default model.")
+@click.option("--preset", "presets", multiple=True, metavar="NAME",
+              help="Time an untrained student of this preset (repeatable); speed does not depend on weights.")
+@click.option("--baseline", "baselines", multiple=True, type=click.Choice(BASELINES[1:]),
+              help="Also time a classic method (repeatable).")
+@click.option("--sizes", default="0.5,2,12,24", show_default=True, callback=_floats,
+              help="Photo sizes in megapixels, comma-separated.")
+@click.option("--device", "devices", multiple=True, type=click.Choice(["auto", "cpu", "cuda", "mps"]),
+              help="Device(s) to time on (repeatable). Default: auto.")
+@click.option("--precision", "precisions", multiple=True, type=click.Choice(["auto", "fp32", "fp16"]),
+              help="Precision(s) (repeatable). Default: auto (fp16 on GPUs, fp32 on the CPU).")
+@click.option("--tile", type=click.IntRange(0), default=1024, show_default=True,
+              help="Tile side, as in 'declare clean'.")
+@click.option("--repeats", type=click.IntRange(1), default=3, show_default=True, help="Timed runs per size.")
+@click.option("--warmup", type=click.IntRange(0), default=1, show_default=True, help="Untimed runs first.")
+@output_options
+def speed(models, presets, baselines, sizes, devices, precisions, tile, repeats, warmup,
+          json_path, csv_path, plot_path) -> None:
+    """Seconds per photo, megapixels per second and peak memory at several sizes."""
+    from tqdm import tqdm
+
+    from declare.bench import report
+    from declare.bench.methods import MethodError, baseline_method, model_method
+    from declare.bench.speed import flops_per_megapixel, matmul_rate, measure
+
+    specs = list(models) + [f"preset:{p}" for p in presets] or [_default_model_spec()]
+    methods = []
+    for spec in specs:
+        for device in devices or ("auto",):
+            for precision in precisions or ("auto",):
+                half = {"auto": None, "fp32": False, "fp16": True}[precision]
+                try:
+                    methods.append(model_method(spec, device, half, tile, 64))
+                except MethodError as exc:
+                    _note(f"skipped {spec} on {device} ({precision}): {exc}")
+    for name in baselines:
+        try:
+            methods.append(baseline_method(name))
+        except MethodError as exc:
+            _note(f"skipped {name}: {exc}")
+    if not methods:
+        raise click.ClickException("nothing could be timed")
+    rates = {d: matmul_rate(d) for d in {m.device for m in methods}}
+    rows = []
+    steps = [(m, mp) for m in methods for mp in sizes]
+    for method, mp in tqdm(steps, unit="run", leave=False, disable=not sys.stderr.isatty()):
+        flops = flops_per_megapixel(method) if method.session is not None else None
+        rows.append(measure(method, mp, repeats, warmup, flops, rates[method.device]).as_dict())
+    header = {"matmul_gflops": {d: r / 1e9 for d, r in rates.items()}, "repeats": repeats,
+              "warmup": warmup, "tile": tile}
+    _emit({**header, "rows": rows}, rows, SPEED_COLUMNS, json_path, csv_path)
+    if json_path != "-" and csv_path != "-":
+        click.echo("matmul rate: " + ", ".join(f"{d} {r / 1e9:.0f} GFLOP/s" for d, r in rates.items()))
+    if plot_path:
+        summary = [{**r, "dataset": f"{r['megapixels']} MP"} for r in rows]
+        _plot(report, Path(plot_path), summary, [("mp_per_s", "megapixels / s"), ("peak_mb", "peak MB")],
+              "declare bench speed")
+
+
+@bench.command()
+@click.option("--data", "folders", multiple=True, required=True, metavar="DIR",
+              help="Benchmark folder: pairs (Real20, Nature, SIR^2, CEILNet layouts) or sequences (repeatable).")
+@click.option("--model", "models", multiple=True, metavar="NAME|PATH",
+              help="Model to score (repeatable). Default: the installed default model.")
+@click.option("--baseline", "baselines", multiple=True, type=click.Choice(BASELINES[1:]),
+              help="Also score a classic method (repeatable). The identity baseline is always shown.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True)
+@click.option("--tile", type=click.IntRange(0), default=1024, show_default=True,
+              help="Tile side, as in 'declare clean'.")
+@click.option("--limit", type=click.IntRange(1), default=None, help="At most N images per folder.")
+@click.option("--per-image", is_flag=True, help="Print every image's scores, not only the means.")
+@output_options
+def quality(folders, models, baselines, device, tile, limit, per_image, json_path, csv_path,
+            plot_path) -> None:
+    """PSNR, SSIM and LMSE against ground truth, per image and per dataset."""
+    from tqdm import tqdm
+
+    from declare.bench import report
+    from declare.bench.methods import MethodError, baseline_method, model_method
+    from declare.bench.quality import evaluate, pairs_in, summarise
+    from declare.data.datasets import DataError
+
+    methods = [baseline_method("identity")]
+    for spec in models or [_default_model_spec(trained=True)]:
+        if spec is None:
+            _note("no trained model is installed; scoring baselines only (give --model PATH)")
+            continue
+        try:
+            methods.append(model_method(spec, device, None, tile, 64))
+        except MethodError as exc:
+            raise click.ClickException(str(exc)) from None
+    for name in baselines:
+        try:
+            methods.append(baseline_method(name))
+        except MethodError as exc:
+            raise click.ClickException(str(exc)) from None
+    rows, failed = [], 0
+    for folder in folders:
+        try:
+            pairs = pairs_in(Path(folder))[:limit]
+        except DataError as exc:
+            click.echo(f"declare: error: {exc}", err=True)
+            failed += 1
+            continue
+
+        def on_error(where, message):
+            nonlocal failed
+            failed += 1
+            click.echo(f"declare: error: {where}: {message}", err=True)
+
+        bar = lambda items: tqdm(items, unit="image", leave=False, disable=not sys.stderr.isatty())
+        rows += [r.as_dict() for r in evaluate(Path(folder).name, pairs, methods, on_error, bar)]
+    summary = summarise(rows)
+    document = {"summary": summary, "images": rows}
+    if per_image and json_path != "-" and csv_path != "-":
+        click.echo(report.table(rows, IMAGE_COLUMNS) + "\n")
+    _emit(document, rows, QUALITY_COLUMNS, json_path, csv_path, shown=summary)
+    if plot_path and summary:
+        _plot(report, Path(plot_path), summary,
+              [("psnr", "PSNR (dB), higher is better"), ("ssim", "SSIM, higher is better"),
+               ("lmse", "LMSE, lower is better")], "declare bench quality")
+    sys.exit(1 if failed else 0)
+
+
+def _default_model_spec(trained: bool = False) -> str | None:
+    """The installed default model, else (for speed) the small preset untrained."""
+    from declare import registry
+
+    if registry.DEFAULT_MODEL:
+        return registry.DEFAULT_MODEL
+    if trained:
+        return None
+    _note("no trained model is installed; timing an untrained 'small' student (same cost)")
+    return "preset:small"
+
+
+def _emit(document: dict, rows: list[dict], columns, json_path, csv_path, shown=None) -> None:
+    from declare.bench import report
+
+    if json_path == "-":
+        click.echo(report.json_text(document))
+    elif json_path:
+        report.write_json(Path(json_path), document)
+    if csv_path == "-":
+        report.csv_to(sys.stdout, rows)
+    elif csv_path:
+        report.write_csv(Path(csv_path), rows)
+    if "-" not in (json_path, csv_path):
+        click.echo(report.table(shown if shown is not None else rows, columns))
+
+
+def _plot(report, path: Path, summary, metrics, title) -> None:
+    try:
+        report.plot_bars(path, summary, metrics, title)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"plot: {path}")
+
+
+def _note(text: str) -> None:
+    click.echo(f"declare bench: {text}", err=True)

@@ -1,0 +1,89 @@
+"""Everything a benchmark can run, behind one interface: photo in, photo out.
+
+A *method* is a declare model (registered name, checkpoint file, or an
+untrained preset for speed alone), the identity baseline (the input as the
+output, so every table shows where doing nothing stands), or the classic
+method of Yang et al. (CVPR 2019, the paper's reference [40]) through the
+optional PyPI package ``fast-reflection-removal``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+BASELINES = ("identity", "yang2019")
+YANG_H = 0.11  # the smoothing threshold h used for our reference figures (0..0.13 recommended)
+
+
+class MethodError(Exception):
+    """A method that cannot run here; one line for the user."""
+
+
+@dataclass
+class Method:
+    name: str
+    run: Callable[[np.ndarray], np.ndarray]   # H x W x 3 float in [0, 1] -> same
+    kind: str                                  # "model", "baseline"
+    device: str = "cpu"
+    precision: str = "fp32"
+    session: object | None = field(default=None, repr=False)
+
+
+def model_method(spec: str, device: str, half: bool, tile: int, overlap: int) -> Method:
+    """A declare model: a registered name, a checkpoint path, or ``preset:NAME`` (untrained)."""
+    from declare.session import Session, SessionError
+
+    try:
+        if spec.startswith("preset:"):
+            session = Session.untrained(spec.split(":", 1)[1], device, half)
+        else:
+            session = Session.load(spec, device, half)
+    except SessionError as exc:
+        raise MethodError(str(exc)) from None
+    if session.is_teacher:
+        raise MethodError(f"{spec} is a teacher checkpoint; benchmarks run students on single photos")
+    name = Path(spec).stem if spec.endswith(".safetensors") else spec
+    return Method(name, lambda x: session.clean(x, tile, overlap), "model", session.device.type,
+                  "fp16" if session.half else "fp32", session)
+
+
+def baseline_method(name: str) -> Method:
+    if name == "identity":
+        return Method("identity", lambda x: x, "baseline")
+    if name == "yang2019":
+        return Method("yang2019", yang2019(), "baseline")
+    raise MethodError(f"unknown baseline {name!r}; known: {', '.join(BASELINES)}")
+
+
+def yang2019(h: float = YANG_H) -> Callable[[np.ndarray], np.ndarray]:
+    """Yang et al. 2019 through ``fast-reflection-removal`` (``pip install 'declare[bench]'``)."""
+    os.environ.setdefault("MPLBACKEND", "Agg")  # the package imports pyplot; no display needed
+    try:
+        from frr import FastReflectionRemoval
+        import frr.core
+    except ImportError:
+        raise MethodError("--baseline yang2019 needs the fast-reflection-removal package: "
+                          "pip install 'declare[bench]'") from None
+    if not hasattr(np.ndarray, "ptp"):
+        # fast-reflection-removal 1.1 rescales with ndarray.ptp(), removed in NumPy 2;
+        # hand its module the same rescaling written with np.ptp (works on both).
+        frr.core.min_max_scale = _min_max_scale
+    solver = FastReflectionRemoval(h=h)
+
+    def run(x: np.ndarray) -> np.ndarray:
+        return np.clip(solver.remove_reflection(np.clip(x.astype(np.float64), 0, 1)), 0, 1)
+    return run
+
+
+def _min_max_scale(ar: np.ndarray, new_min: float = 0, new_max: float = 1) -> None:
+    """In place, as the package's own helper does (including its arithmetic)."""
+    ar -= ar.min()
+    span = np.ptp(ar)
+    if span > 0:
+        ar /= span
+    ar *= (new_max - new_min) + new_min

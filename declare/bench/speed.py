@@ -1,0 +1,143 @@
+"""Speed and memory of a method at several photo sizes.
+
+Each size is timed on one image (content does not change the cost of either
+the network or the FFT baseline), warm-up runs excluded, median of repeats.
+Peak memory is the process's resident set size sampled while the size runs
+(on CUDA: the peak allocated by torch). The FLOP count comes from PyTorch's
+own counter on a 512x512 input, scaled per megapixel (the networks are fully
+convolutional); dividing the achieved FLOP rate by a large matmul's measured
+rate says how much of the machine the model uses.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from declare.bench.methods import Method
+
+
+@dataclass
+class SpeedRow:
+    method: str
+    device: str
+    precision: str
+    megapixels: float
+    size: str
+    seconds: float
+    mp_per_s: float
+    peak_mb: float
+    gflop_per_mp: float | None
+    machine_fraction: float | None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def image_size(megapixels: float) -> tuple[int, int]:
+    """(height, width) of a 3:2 photo with about this many megapixels."""
+    width = int(round((megapixels * 1e6 * 1.5) ** 0.5))
+    return int(round(width / 1.5)), width
+
+
+class PeakMemory:
+    """Peak memory over a ``with`` block: RSS sampled every 5 ms, or CUDA's peak."""
+
+    def __init__(self, device: str):
+        self.device, self.peak = device, 0
+        self._stop = threading.Event()
+
+    def __enter__(self) -> "PeakMemory":
+        if self.device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        else:
+            self.peak = _rss()
+            self._thread = threading.Thread(target=self._sample, daemon=True)
+            self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, _rss())
+
+    def __exit__(self, *exc) -> None:
+        if self.device == "cuda":
+            self.peak = torch.cuda.max_memory_allocated()
+        else:
+            self._stop.set()
+            self._thread.join()
+            self.peak = max(self.peak, _rss())
+
+
+def _rss() -> int:
+    """Current resident set size in bytes (Linux /proc; elsewhere the peak so far)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize()
+    except OSError:
+        scale = 1 if sys.platform == "darwin" else 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+def flops_per_megapixel(method: Method) -> float | None:
+    """FLOPs (multiply-adds count two) per megapixel of a model method; None for baselines."""
+    if method.session is None:
+        return None
+    from torch.utils.flop_counter import FlopCounterMode
+
+    net, side = method.session.model, 512
+    x = torch.rand(1, 3, side, side, device=method.session.device, dtype=method.session.dtype)
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        net(x)
+    return counter.get_total_flops() / (side * side / 1e6)
+
+
+def matmul_rate(device: str = "cpu", n: int = 2048, repeats: int = 5) -> float:
+    """This machine's float32 matmul rate in FLOP/s (median of repeats)."""
+    dev = torch.device(device)
+    a, b = torch.rand(n, n, device=dev), torch.rand(n, n, device=dev)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        a @ b
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return 2 * n ** 3 / statistics.median(times)
+
+
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def measure(method: Method, megapixels: float, repeats: int = 3, warmup: int = 1,
+            flops_per_mp: float | None = None, peak_rate: float | None = None) -> SpeedRow:
+    h, w = image_size(megapixels)
+    image = np.random.default_rng(0).random((h, w, 3), dtype=np.float32)
+    for _ in range(warmup):
+        method.run(image)
+    times = []
+    with PeakMemory(method.device) as memory:
+        for _ in range(repeats):
+            _sync(method.device)
+            start = time.perf_counter()
+            method.run(image)
+            _sync(method.device)
+            times.append(time.perf_counter() - start)
+    seconds = statistics.median(times)
+    mp = h * w / 1e6
+    fraction = None
+    if flops_per_mp and peak_rate:
+        fraction = flops_per_mp * mp / seconds / peak_rate
+    return SpeedRow(method.name, method.device, method.precision, round(mp, 2), f"{w}x{h}",
+                    seconds, mp / seconds, memory.peak / 2 ** 20,
+                    flops_per_mp / 1e9 if flops_per_mp else None, fraction)
