@@ -14,6 +14,6 @@ resume() { [ -d "$1/checkpoints" ] && echo --resume || true; }
 
 declare-photo train teacher --config "$CONFIG" --data "$DATA" --out "$OUT/teacher" $(resume "$OUT/teacher") -q
 declare-photo train student --config "$CONFIG" --data "$DATA" --out "$OUT/student" \
-    --teacher "$OUT/teacher/teacher.safetensors" --epochs 30 --lr-decay-every 22 $(resume "$OUT/student") -q
+    --teacher "$OUT/teacher/teacher.safetensors" $(resume "$OUT/student") -q
 declare-photo train student --config "$CONFIG" --data "$DATA" --out "$OUT/student-alone" \
-    --ablate no-transfer --epochs 30 --lr-decay-every 22 $(resume "$OUT/student-alone") -q
+    --ablate no-transfer $(resume "$OUT/student-alone") -q

@@ -66,11 +66,16 @@ def test_resume_continues_exactly(photo_folder, tmp_path, checkpoints, stage):
     straight = tmp_path / "straight"
     Trainer(_config(photo_folder, straight, steps=6, checkpoint_every=3, **extra)).run()
     split = tmp_path / "split"
-    Trainer(_config(photo_folder, split, steps=3, checkpoint_every=3, **extra)).run()
+    Trainer(_config(photo_folder, split, steps=4, checkpoint_every=3, keep_checkpoints=2,
+                    **extra)).run()
+    for stale in (split / "checkpoints").glob("step-00000004*"):
+        stale.unlink()  # as if stopped after step 4, before its checkpoint was written
     resumed = Trainer(_config(photo_folder, split, steps=6, checkpoint_every=3, resume=True, **extra))
     assert resumed.step == 3
     resumed.run()
     assert _losses(split) == _losses(straight)
+    steps = [r["step"] for r in _log(split) if "loss" in r]
+    assert steps == sorted(set(steps))  # no step logged twice
     assert sorted(_losses(split)) == [1, 2, 3, 4, 5, 6]
     a, b = load_file(straight / f"{stage}.safetensors"), load_file(split / f"{stage}.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

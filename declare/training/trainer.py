@@ -164,7 +164,17 @@ class Trainer:
         modules = {"disc": self.disc} if self.disc is not None else {}
         counters = load_state(path, self.model, self.optimizers, modules)
         self.step, self.epoch = int(counters["step"]), int(counters["epoch"])
+        self._forget_log_after(self.step)
         self._log({"event": "resume", "step": self.step, "from": str(path)})
+
+    def _forget_log_after(self, step: int) -> None:
+        """Drop log records past the checkpoint: those steps are about to be redone."""
+        path = self.out / "log.jsonl"
+        if self.rank != 0 or not path.exists():
+            return
+        lines = path.read_text().splitlines()
+        kept = [line for line in lines if line.strip() and json.loads(line).get("step", 0) <= step]
+        path.write_text("".join(line + "\n" for line in kept))
 
     # --- the loop ---------------------------------------------------------------
 
