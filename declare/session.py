@@ -93,7 +93,7 @@ class Session:
         if not isinstance(self.model, Student):
             raise SessionError("this is a teacher checkpoint: it needs three views (--burst A B C)")
         x = torch.from_numpy(pixels).permute(2, 0, 1)[None]
-        out = tiled(self._run, x, tile, overlap, progress)
+        out = tiled(self._run, x, tile, overlap, progress, self.model.config.size_multiple)
         return out[0].permute(1, 2, 0).clamp(0, 1).numpy()
 
     def clean_burst(self, frames: list[np.ndarray], tile: int, overlap: int,
@@ -102,5 +102,5 @@ class Session:
         if not self.is_teacher:
             raise SessionError("--burst needs a teacher checkpoint; this one is a student")
         x = torch.stack([torch.from_numpy(f).permute(2, 0, 1) for f in frames])[None]
-        out = tiled(self._run, x, tile, overlap, progress)
+        out = tiled(self._run, x, tile, overlap, progress, self.model.config.size_multiple)
         return out[0].permute(1, 2, 0).clamp(0, 1).numpy()

@@ -8,18 +8,30 @@ shows where they meet.
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Iterable
 
 import torch
 
 
-def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Starts of tiles covering ``length``; the last tile ends flush with the edge."""
+def tile_layout(length: int, tile: int, overlap: int, multiple: int = 1) -> tuple[int, list[int]]:
+    """(tile size, starts) along one axis: the fewest tiles of at most ``tile``
+    pixels overlapping by at least ``overlap``, each as small as that allows, so a
+    photo just over one tile is not computed as two whole tiles. Sizes and starts
+    (but the last, flush with the edge) are multiples of ``multiple``, the
+    network's stride, so every tile sees the same pixel grid as the whole photo."""
     if length <= tile:
-        return [0]
-    step = tile - overlap
-    starts = list(range(0, length - tile, step))
-    return starts + [length - tile]
+        return length, [0]
+    n = math.ceil((length - overlap) / (tile - overlap))
+    size = -(-math.ceil((length + (n - 1) * overlap) / n) // multiple) * multiple
+    while True:
+        size = min(size, tile)
+        step = max(multiple, (size - overlap) // multiple * multiple)
+        if (n - 1) * step + size >= length or size == tile:
+            break
+        size += multiple
+    starts = list(range(0, length - size, step))
+    return size, starts + [length - size]
 
 
 def _ramp(size: int, overlap: int, fade_in: bool, fade_out: bool) -> torch.Tensor:
@@ -35,7 +47,8 @@ def _ramp(size: int, overlap: int, fade_in: bool, fade_out: bool) -> torch.Tenso
 
 
 def tiled(fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor, tile: int,
-          overlap: int, progress: Callable[[Iterable], Iterable] | None = None) -> torch.Tensor:
+          overlap: int, progress: Callable[[Iterable], Iterable] | None = None,
+          multiple: int = 1) -> torch.Tensor:
     """Apply ``fn`` to ``image`` (..., H, W) tile by tile; returns (B, 3, H, W) on the CPU.
 
     ``fn`` receives a tile on whatever device ``image`` lives on and returns the
@@ -46,11 +59,10 @@ def tiled(fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor, tile:
         return fn(image).float().cpu()
     if not 0 <= overlap < tile:
         raise ValueError(f"tile overlap must be in [0, {tile}), got {overlap}")
-    ys, xs = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
+    (th, ys), (tw, xs) = (tile_layout(n, tile, overlap, multiple) for n in (h, w))
     boxes = [(y, x) for y in ys for x in xs]
     out = weight = None
     for y, x in (progress(boxes) if progress else boxes):
-        th, tw = min(tile, h), min(tile, w)
         result = fn(image[..., y:y + th, x:x + tw]).float().cpu()
         if out is None:
             out = torch.zeros(*result.shape[:-2], h, w)

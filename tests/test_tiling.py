@@ -6,17 +6,23 @@ import torch
 
 from declare.checkpoint import load_checkpoint
 from declare.session import Session
-from declare.tiling import tile_starts, tiled
+from declare.tiling import tile_layout, tiled
 from photos import real_array
 
 
-def test_tile_starts_cover_the_image_with_the_last_tile_flush():
-    assert tile_starts(100, 128, 16) == [0]
-    assert tile_starts(300, 128, 32) == [0, 96, 172]
-    for length in (129, 255, 1000):
-        starts = tile_starts(length, 128, 32)
-        assert starts[-1] + 128 == length
-        assert all(b - a <= 96 for a, b in zip(starts, starts[1:]))
+def test_tile_layout_covers_evenly_with_enough_overlap():
+    assert tile_layout(100, 128, 16) == (100, [0])
+    for length in (129, 255, 300, 1000, 1155, 1732, 6000):
+        size, starts = tile_layout(length, 128, 32)
+        assert size <= 128 and starts[0] == 0 and starts[-1] + size == length
+        assert all(size - (b - a) >= 32 for a, b in zip(starts, starts[1:]))  # overlap kept
+        fewest = -(-(length - 32) // (128 - 32))
+        assert len(starts) == fewest
+        size, starts = tile_layout(length, 128, 32, multiple=32)
+        assert size % 32 == 0 and starts[-1] + size == length
+        assert all(size - (b - a) >= 32 for a, b in zip(starts, starts[1:]))
+    # a photo just over one tile is two tiles of about half the size, not two whole ones
+    assert tile_layout(1155, 1024, 64, multiple=32)[0] == 640
 
 
 def test_identity_network_is_reproduced_exactly():

@@ -1,0 +1,65 @@
+"""A contact sheet: input | declare | Yang et al. 2019, one row per photo.
+
+    python scripts/contact_sheet.py ../shared/data/ceilnet-real docs/contact-sheet.jpg --count 12
+
+Every photo is cleaned at full size (as `declare` would), then all three
+versions are shrunk to the same thumbnail width for the sheet.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from declare.bench.methods import baseline_method, model_method
+from declare.data.datasets import images_in
+from declare.images import read_photo
+
+HEADINGS = ("input", "declare (default model)", "Yang et al. 2019")
+LABEL = 22  # pixels of heading band
+
+
+def thumbnail(pixels: np.ndarray, width: int) -> Image.Image:
+    image = Image.fromarray((np.clip(pixels, 0, 1) * 255 + 0.5).astype(np.uint8))
+    return image.resize((width, round(width * image.height / image.width)), Image.LANCZOS)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("photos", type=Path)
+    parser.add_argument("output", type=Path)
+    parser.add_argument("--count", type=int, default=12)
+    parser.add_argument("--width", type=int, default=240, help="thumbnail width, pixels")
+    parser.add_argument("--model", default=None, help="NAME|PATH; default: the installed default")
+    args = parser.parse_args()
+
+    from declare import registry
+
+    ours = model_method(args.model or registry.DEFAULT_MODEL, "cpu", None, 1024, 64)
+    yang = baseline_method("yang2019")
+    rows = []
+    for path in images_in(args.photos)[: args.count]:
+        x = read_photo(path).pixels
+        rows.append([thumbnail(p, args.width) for p in (x, ours.run(x), yang.run(x))])
+        print(path.name, flush=True)
+    gap = 4
+    height = LABEL + sum(r[0].height + gap for r in rows)
+    sheet = Image.new("RGB", (3 * args.width + 2 * gap, height), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, heading in enumerate(HEADINGS):
+        draw.text((i * (args.width + gap) + 6, 5), heading, fill="black")
+    y = LABEL
+    for row in rows:
+        for i, thumb in enumerate(row):
+            sheet.paste(thumb, (i * (args.width + gap), y))
+        y += row[0].height + gap
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(args.output, quality=85, optimize=True)
+    print(f"{args.output}: {sheet.width}x{sheet.height}")
+
+
+if __name__ == "__main__":
+    main()
