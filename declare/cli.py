@@ -7,6 +7,7 @@ argument is not a subcommand runs ``clean``: the photos need no verb.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -70,8 +71,11 @@ def main() -> None:
               help="JPEG/WebP quality (JPEG keeps full chroma, 4:4:4).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or per-photo lines; errors still print.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON record per photo on stdout.")
+@click.option("--export", "export", multiple=True, metavar="NAME",
+              help="Also hand each result to an exporter plugin, e.g. gimp (.ora) or darktable "
+                   "(.xmp); see 'declare plugins list'. Repeatable.")
 def clean(photos, output, recursive, overwrite, skip_existing, model, burst, device, half, tile,
-          tile_overlap, strength, save_reflection, quality, quiet, as_json):
+          tile_overlap, strength, save_reflection, quality, quiet, as_json, export):
     """Remove reflections from PHOTOS (files, globs or folders)."""
     from declare.run import Options, run
 
@@ -82,7 +86,8 @@ def clean(photos, output, recursive, overwrite, skip_existing, model, burst, dev
     opts = Options(output=output, recursive=recursive, overwrite=overwrite,
                    skip_existing=skip_existing, model=model, device=device, half=half,
                    tile=tile, overlap=tile_overlap, strength=strength,
-                   save_reflection=save_reflection, quality=quality, quiet=quiet, as_json=as_json)
+                   save_reflection=save_reflection, quality=quality, quiet=quiet, as_json=as_json,
+                   export=tuple(export))
     sys.exit(run(list(photos), opts, burst))
 
 
@@ -169,6 +174,50 @@ def models_remove(name: str) -> None:
     gone = remove(_entry(name))
     click.echo(f"removed {', '.join(str(p) for p in gone)}" if gone else f"{name} was not cached")
 
+
+
+@main.group()
+def plugins() -> None:
+    """Exporter plugins (GIMP, darktable, third-party): list and install."""
+
+
+@plugins.command("list")
+def plugins_list() -> None:
+    """Installed exporters, where they come from, and any that failed to load."""
+    from declare.plugins import GROUP, discover
+
+    found = discover()
+    if not found.exporters and not found.broken:
+        click.echo(f"no exporters installed (entry-point group {GROUP})")
+    for name, exporter in sorted(found.exporters.items()):
+        installable = "  [declare plugins install " + name + "]" if hasattr(exporter, "install") else ""
+        click.echo(f"{name:<12} {found.sources[name]:<10} {getattr(exporter, 'description', '')}{installable}")
+    for name, why in sorted(found.broken.items()):
+        click.echo(f"{name:<12} {found.sources[name]:<10} BROKEN: {why}")
+
+
+@plugins.command("install")
+@click.argument("name")
+@click.option("--dest", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Install under this folder instead of the editor's own (e.g. a portable setup).")
+def plugins_install(name: str, dest: Path | None) -> None:
+    """Put NAME's editor-side script where the editor finds it (gimp, darktable)."""
+    from declare.plugins import discover
+
+    found = discover()
+    if name in found.broken:
+        raise click.ClickException(f"plugin {name} is broken: {found.broken[name]}")
+    exporter = found.exporters.get(name)
+    if exporter is None:
+        raise click.ClickException(f"no plugin named {name!r}; installed: {', '.join(found.exporters) or 'none'}")
+    if not hasattr(exporter, "install"):
+        raise click.ClickException(f"plugin {name} has nothing to install")
+    try:
+        written = exporter.install(dest)
+    except OSError as exc:
+        raise click.ClickException(f"cannot install {name}: {exc}") from None
+    for path in written:
+        click.echo(f"installed {path}")
 
 
 def _add_subcommands() -> None:

@@ -38,6 +38,7 @@ class Options:
     quality: int = 95
     quiet: bool = False
     as_json: bool = False
+    export: tuple[str, ...] = ()
 
 
 @dataclass
@@ -100,11 +101,14 @@ def run(args: list[str], opts: Options, burst: bool = False) -> int:
             report.error("model", "a teacher checkpoint cleans three views: use --burst A B C"
                          if session.is_teacher else "--burst needs a teacher checkpoint; this is a student")
             return 2
+        exporters = _exporters(opts.export, report)
+        if exporters is None:
+            return 2
         if burst:
-            _clean_burst(session, args, todo[0], opts, report)
+            _clean_burst(session, args, todo[0], opts, report, exporters)
         else:
             for job in report.progress(todo, "photo"):
-                _clean_one(session, job, opts, report)
+                _clean_one(session, job, opts, report, exporters)
     except KeyboardInterrupt:
         tqdm.write("declare: interrupted; finished photos are kept, no partial file was written",
                    file=sys.stderr)
@@ -112,14 +116,49 @@ def run(args: list[str], opts: Options, burst: bool = False) -> int:
     return 1 if report.failed else 0
 
 
-def _clean_one(session: Session, job: Job, opts: Options, report: Report) -> None:
+def _exporters(names: tuple[str, ...], report: Report) -> dict | None:
+    """The --export plugins, loaded once; None (and a line each) if one is unusable."""
+    if not names:
+        return {}
+    from declare.plugins import discover
+
+    found = discover()
+    chosen, ok = {}, True
+    for name in names:
+        if name in found.exporters:
+            chosen[name] = found.exporters[name]
+        else:
+            why = found.broken.get(name, f"not installed (installed: {', '.join(found.exporters) or 'none'})")
+            report.error(f"--export {name}", why)
+            ok = False
+    return chosen if ok else None
+
+
+def _export(job: Job, original: np.ndarray, result: np.ndarray, opts: Options, exporters: dict) -> list[str]:
+    from declare.plugins import ExportItem, run_export
+
+    item = ExportItem(job.input, job.output, original, _blend(result, original, opts), job.reflection)
+    written = [p for name, exporter in exporters.items() for p in run_export(exporter, name, item)]
+    return [f"exported {', '.join(str(p) for p in written)}"] if written else []
+
+
+def _blend(result: np.ndarray, original: np.ndarray, opts: Options) -> np.ndarray:
+    if opts.strength < 1:
+        return opts.strength * result + (1 - opts.strength) * original
+    return result
+
+
+def _clean_one(session: Session, job: Job, opts: Options, report: Report, exporters: dict) -> None:
+    from declare.plugins import PluginError
+
     start = time.perf_counter()
     try:
         photo = read_photo(job.input)
         result = session.clean(photo.pixels, opts.tile, opts.overlap,
                                lambda boxes: report.progress(boxes, "tile"))
         notes = _write_results(job, photo, result, opts)
-    except (ImageError, SessionError) as exc:
+        notes += _export(job, photo.pixels, result, opts, exporters)
+    except (ImageError, SessionError, PluginError) as exc:
         report.record(job, "failed", time.perf_counter() - start, str(exc))
         return
     except MemoryError:
@@ -139,8 +178,7 @@ def _write_results(job: Job, photo: Photo, transmission: np.ndarray, opts: Optio
         job.output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ImageError(f"cannot create folder {job.output.parent}: {exc.strerror or exc}") from None
-    if opts.strength < 1:
-        transmission = opts.strength * transmission + (1 - opts.strength) * photo.pixels
+    transmission = _blend(transmission, photo.pixels, opts)
     notes = write_photo(job.output, photo.with_pixels(transmission), opts.quality)
     if job.reflection is not None:
         reflection = np.clip(photo.pixels - transmission, 0, 1)
@@ -164,7 +202,10 @@ def _burst_jobs(args: list[str], opts: Options, report: Report) -> list[Job] | N
     return jobs
 
 
-def _clean_burst(session: Session, args: list[str], job: Job, opts: Options, report: Report) -> None:
+def _clean_burst(session: Session, args: list[str], job: Job, opts: Options, report: Report,
+                 exporters: dict) -> None:
+    from declare.plugins import PluginError
+
     start = time.perf_counter()
     paths = [p for p, _, _ in expand_inputs(args, opts.recursive, unique=False)]
     try:
@@ -180,7 +221,8 @@ def _clean_burst(session: Session, args: list[str], job: Job, opts: Options, rep
         result = session.clean_burst(frames, opts.tile, opts.overlap,
                                      lambda boxes: report.progress(boxes, "tile"))
         notes += _write_results(job, centre, result, opts)
-    except (ImageError, SessionError) as exc:
+        notes += _export(job, centre.pixels, result, opts, exporters)
+    except (ImageError, SessionError, PluginError) as exc:
         report.record(job, "failed", time.perf_counter() - start, str(exc))
         return
     report.record(job, "ok", time.perf_counter() - start, notes=notes)

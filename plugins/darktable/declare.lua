@@ -1,0 +1,85 @@
+--[[
+  declare.lua - remove reflections from photos taken through glass, from darktable
+
+  Adds a "remove reflection" module to the lighttable's right panel. Its button
+  exports each selected image as a JPEG, runs declare on it, and imports the
+  cleaned photo beside the original (NAME.declare.jpg), grouped with it.
+
+  INSTALL
+    declare plugins install darktable
+  which copies this file to ~/.config/darktable/lua/contrib/declare.lua and adds
+      require "contrib/declare"
+  to ~/.config/darktable/luarc. The command darktable runs is a preference
+  (lua options > "declare: command"); the installer sets it to the Python that
+  declare was installed into.
+]]
+
+local dt = require "darktable"
+
+local MODULE = "declare"
+local DEFAULT_COMMAND = "declare"
+
+dt.preferences.register(MODULE, "command", "string", "declare: command",
+  "the command that runs declare, e.g. /path/to/python -m declare", DEFAULT_COMMAND)
+
+local function quote(text)
+  return "'" .. string.gsub(text, "'", "'\\''") .. "'"
+end
+
+local function command()
+  local configured = dt.preferences.read(MODULE, "command", "string")
+  if configured == nil or configured == "" then
+    return DEFAULT_COMMAND
+  end
+  return configured
+end
+
+local function clean_one(image, jpeg)
+  local exported = dt.configuration.tmp_dir .. "/declare-" .. image.id .. ".jpg"
+  jpeg:write_image(image, exported)
+  local stem = string.gsub(image.filename, "%.[^.]*$", "")
+  local output = image.path .. "/" .. stem .. ".declare.jpg"
+  local status = dt.control.execute(command() .. " " .. quote(exported) .. " -o " .. quote(output)
+    .. " --overwrite -q")
+  os.remove(exported)
+  if status ~= 0 then
+    return false
+  end
+  local cleaned = dt.database.import(output)
+  if cleaned then
+    cleaned:group_with(image)
+  end
+  return cleaned ~= nil
+end
+
+local function remove_reflection()
+  local images = dt.gui.action_images
+  if #images == 0 then
+    dt.print("declare: select the photos to clean first")
+    return
+  end
+  local jpeg = dt.new_format("jpeg")
+  jpeg.quality = 95
+  local done = 0
+  for i, image in ipairs(images) do
+    dt.print(string.format("declare: cleaning %s (%d of %d)", image.filename, i, #images))
+    if clean_one(image, jpeg) then
+      done = done + 1
+    else
+      dt.print_error("declare failed on " .. image.filename)
+    end
+  end
+  dt.print(string.format("declare: %d of %d photos cleaned", done, #images))
+end
+
+dt.register_lib(MODULE, "remove reflection", true, false,
+  {[dt.gui.views.lighttable] = {"DT_UI_CONTAINER_PANEL_RIGHT_CENTER", 700}},
+  dt.new_widget("box") {
+    orientation = "vertical",
+    dt.new_widget("button") {
+      label = "remove reflection",
+      tooltip = "clean the selected photos with declare and import the results grouped with them",
+      clicked_callback = remove_reflection,
+    },
+  },
+  nil, nil)
