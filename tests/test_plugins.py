@@ -148,3 +148,20 @@ def test_man_page_renders(tmp_path):
     shown = subprocess.run([man, "-l", str(page)], capture_output=True, text=True,
                            env={"MANWIDTH": "80", "PATH": "/usr/bin:/bin", "MANPAGER": "cat"})
     assert shown.returncode == 0 and "remove reflections from photos" in shown.stdout
+
+
+def test_darktable_accepts_the_sidecar(tmp_path, checkpoints):
+    """darktable-cli imports our XMP (creating the tag) and exports with it."""
+    cli = shutil.which("darktable-cli")
+    if cli is None:
+        pytest.skip("darktable-cli not installed (Debian: apt-get install darktable)")
+    photo, out = _clean(tmp_path, checkpoints, "darktable")
+    sidecar = out.with_name(out.name + ".xmp")
+    exported = tmp_path / "darktable.jpg"
+    run = subprocess.run([cli, str(out), str(sidecar), str(exported), "--core",
+                          "--configdir", str(tmp_path / "darktable-config")],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert exported.is_file()
+    data = exported.read_bytes()  # darktable writes the tag's path as dc:subject entries
+    assert b"<rdf:li>declare</rdf:li>" in data and b"<rdf:li>reflection removed</rdf:li>" in data
