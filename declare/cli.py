@@ -169,10 +169,16 @@ def models_path(name: str) -> None:
 @click.argument("name")
 def models_remove(name: str) -> None:
     """Delete NAME's cached weights (and any partial download)."""
-    from declare.weights import remove
+    from declare.weights import bundled_path, remove
 
-    gone = remove(_entry(name))
-    click.echo(f"removed {', '.join(str(p) for p in gone)}" if gone else f"{name} was not cached")
+    entry = _entry(name)
+    gone = remove(entry)
+    if gone:
+        click.echo(f"removed {', '.join(str(p) for p in gone)}")
+    elif bundled_path(entry):
+        click.echo(f"{name} ships inside the package and is not cached; nothing to remove")
+    else:
+        click.echo(f"{name} was not cached")
 
 
 

@@ -5,9 +5,11 @@ sha256 and size (a download is checked against both), and what it is. The
 ``bundled`` entry, when set, names a file shipped inside the package that works
 with no network at all.
 
-No trained weights exist yet, so no model is registered: ``declare`` then says
-that no trained model is installed and how to use a checkpoint of your own.
-The training issue registers the first ones here.
+``small`` is the default: the ``small`` preset student, distilled from a
+teacher trained on synthetic sequences made from ../shared/data/photos
+(Pascal VOC and BSDS500 photographs). ``scripts/train_default.sh`` reproduces
+it and ``scripts/ship_default.py`` turns the result into the bundled fp16 file;
+both print what to paste here.
 """
 
 from __future__ import annotations
@@ -32,7 +34,20 @@ class ModelEntry:
         return f"{self.name}.safetensors"
 
 
-MODELS: dict[str, ModelEntry] = {}
+MODELS: dict[str, ModelEntry] = {
+    "small": ModelEntry(
+        name="small",
+        arch="student",
+        preset="small",
+        urls=(),  # ships inside the package; nothing to download
+        sha256="97f7ba64bb287f7dbf363144d5265486e8d349e673aadc836d97b03f8cc1c9a7",
+        size=228406,
+        licence="MIT (training photos: Pascal VOC, BSDS500; research use)",
+        description="CPU student (111k parameters, fp16), distilled from the small "
+                    "teacher; the offline default",
+        bundled="small-fp16.safetensors",
+    ),
+}
 
-# The model `declare photo.jpg` uses when --model is not given (None: none yet).
-DEFAULT_MODEL: str | None = None
+# The model `declare photo.jpg` uses when --model is not given.
+DEFAULT_MODEL: str | None = "small"

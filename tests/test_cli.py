@@ -150,8 +150,11 @@ def test_strength_and_reflection(shots, student, tmp_path):
         assert np.asarray(r).max() == 0  # nothing removed at strength 0
 
 
-def test_model_and_device_errors(shots, checkpoints):
+def test_model_and_device_errors(shots, checkpoints, monkeypatch):
+    from declare import registry
+
     src = shots / "19-input.png"
+    monkeypatch.setattr(registry, "DEFAULT_MODEL", None)  # as before a model shipped
     result = invoke(src)
     assert result.exit_code == 2 and "no trained model is installed" in result.stderr
     result = invoke(src, "--model", checkpoints["student"], "--device", "cpu", "--half")
@@ -224,3 +227,18 @@ def test_end_to_end_subprocess_on_a_real_photo(tmp_path, student):
     assert proc.stderr == ""  # no bars when stdout is not a terminal, no warnings
     with Image.open(src) as a, Image.open(out) as b:
         assert a.size == b.size and b.format == "JPEG"
+
+
+def test_shipped_default_cleans_a_photo_offline_with_no_flags(tmp_path):
+    """The README's first command, as a user runs it: no --model, no network, empty cache."""
+    src = copy_real(tmp_path, "qingnan-new2-4-input.jpg")
+    out = tmp_path / "clean.jpg"
+    env = {**os.environ, "DECLARE_OFFLINE": "1", "DECLARE_CACHE_DIR": str(tmp_path / "empty-cache")}
+    proc = subprocess.run([sys.executable, "-m", "declare", str(src), "-o", str(out)],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    with Image.open(src) as a, Image.open(out) as b:
+        before, after = np.asarray(a.convert("RGB"), np.float32), np.asarray(b, np.float32)
+    change = np.abs(after - before).mean()
+    assert 0.5 < change < 40, change  # it did something, and did not wreck the photo
+    assert not (tmp_path / "empty-cache").exists()  # nothing downloaded or cached

@@ -263,3 +263,26 @@ def test_bundled_weights_work_with_no_network(monkeypatch, tmp_path, model_bytes
     monkeypatch.setenv("DECLARE_OFFLINE", "1")
     assert weights.resolve(None) == shipped / "small-fp16.safetensors"
     assert not cache.exists()
+
+
+def test_the_shipped_default_is_intact_and_registered():
+    from declare.checkpoint import read_metadata
+
+    assert registry.DEFAULT_MODEL in registry.MODELS
+    entry = registry.MODELS[registry.DEFAULT_MODEL]
+    path = weights.bundled_path(entry)
+    assert path is not None and path.stat().st_size == entry.size
+    assert weights.sha256_of(path) == entry.sha256
+    meta = read_metadata(path)
+    assert meta["arch"] == entry.arch == "student"
+    assert meta["stage"] == "student" and meta["preset"] == entry.preset
+    assert path.stat().st_size < 5 * 2 ** 20  # small enough to ship inside the package
+
+
+def test_the_shipped_default_is_listed_and_never_removed(cache):
+    runner = CliRunner()
+    listing = runner.invoke(main, ["models", "list"])
+    assert listing.exit_code == 0 and "small*" in listing.output and "bundled" in listing.output
+    result = runner.invoke(main, ["models", "remove", "small"])
+    assert result.exit_code == 0 and "ships inside the package" in result.output
+    assert weights.bundled_path(registry.MODELS["small"]).is_file()

@@ -72,17 +72,18 @@ def speed(models, presets, baselines, sizes, devices, precisions, tile, repeats,
     from tqdm import tqdm
 
     from declare.bench import report
-    from declare.bench.methods import MethodError, baseline_method, model_method
+    from declare.bench.methods import MethodError, baseline_method, model_method, unique_labels
     from declare.bench.speed import flops_per_megapixel, matmul_rate, measure
 
     specs = list(models) + [f"preset:{p}" for p in presets] or [_default_model_spec()]
+    labels = unique_labels(specs)
     methods = []
     for spec in specs:
         for device in devices or ("auto",):
             for precision in precisions or ("auto",):
                 half = {"auto": None, "fp32": False, "fp16": True}[precision]
                 try:
-                    methods.append(model_method(spec, device, half, tile, 64))
+                    methods.append(model_method(spec, device, half, tile, 64, labels[spec]))
                 except MethodError as exc:
                     _note(f"skipped {spec} on {device} ({precision}): {exc}")
     for name in baselines:
@@ -128,17 +129,19 @@ def quality(folders, models, baselines, device, tile, limit, per_image, json_pat
     from tqdm import tqdm
 
     from declare.bench import report
-    from declare.bench.methods import MethodError, baseline_method, model_method
+    from declare.bench.methods import MethodError, baseline_method, model_method, unique_labels
     from declare.bench.quality import evaluate, pairs_in, summarise
     from declare.data.datasets import DataError
 
     methods = [baseline_method("identity")]
-    for spec in models or [_default_model_spec(trained=True)]:
+    specs = list(models) or [_default_model_spec(trained=True)]
+    labels = unique_labels([s for s in specs if s])
+    for spec in specs:
         if spec is None:
             _note("no trained model is installed; scoring baselines only (give --model PATH)")
             continue
         try:
-            methods.append(model_method(spec, device, None, tile, 64))
+            methods.append(model_method(spec, device, None, tile, 64, labels[spec]))
         except MethodError as exc:
             raise click.ClickException(str(exc)) from None
     for name in baselines:

@@ -34,7 +34,27 @@ class Method:
     session: object | None = field(default=None, repr=False)
 
 
-def model_method(spec: str, device: str, half: bool, tile: int, overlap: int) -> Method:
+def unique_labels(specs: list[str]) -> dict[str, str]:
+    """Short table labels for model specs: a checkpoint's file stem, with as many
+    parent folders as it takes to tell it apart (runs/a/student, runs/b/student)."""
+    def label(spec: str, depth: int) -> str:
+        if not spec.endswith(".safetensors"):
+            return spec
+        parents = Path(spec).parent.parts
+        return "/".join([*parents[len(parents) - depth:], Path(spec).stem])
+
+    labels = {}
+    for spec in specs:
+        depth = 0
+        while (depth < len(Path(spec).parent.parts)
+               and [label(other, depth) for other in specs].count(label(spec, depth)) > 1):
+            depth += 1
+        labels[spec] = label(spec, depth)
+    return labels
+
+
+def model_method(spec: str, device: str, half: bool, tile: int, overlap: int,
+                 label: str | None = None) -> Method:
     """A declare model: a registered name, a checkpoint path, or ``preset:NAME`` (untrained)."""
     from declare.session import Session, SessionError
 
@@ -47,7 +67,7 @@ def model_method(spec: str, device: str, half: bool, tile: int, overlap: int) ->
         raise MethodError(str(exc)) from None
     if session.is_teacher:
         raise MethodError(f"{spec} is a teacher checkpoint; benchmarks run students on single photos")
-    name = Path(spec).stem if spec.endswith(".safetensors") else spec
+    name = label or unique_labels([spec])[spec]
     return Method(name, lambda x: session.clean(x, tile, overlap), "model", session.device.type,
                   "fp16" if session.half else "fp32", session)
 
