@@ -8,14 +8,13 @@ Loading never unpickles: a file that is not safetensors is refused.
 from __future__ import annotations
 
 import json
-import os
 import struct
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from declare.atomic import atomic_path
 from declare_models import ARCHITECTURES, ModelConfig
 
 FORMAT = "declare-checkpoint"
@@ -51,14 +50,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, metadata: dict[str, str]
         value = value.detach().to("cpu").contiguous()
         tensors[key] = value.to(dtype) if dtype is not None and value.is_floating_point() else value
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=header)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=header)
     return path
 
 

@@ -11,9 +11,7 @@ folder, then a rename.
 from __future__ import annotations
 
 import io
-import os
 import struct
-import tempfile
 import warnings
 import zlib
 from dataclasses import dataclass, replace
@@ -21,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFile
+
+from declare.atomic import atomic_path
 
 # Formats by output extension; inputs are recognised by content, not name.
 EXTENSIONS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF",
@@ -333,28 +333,15 @@ def _png_chunk(kind: bytes, body: bytes) -> bytes:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     """Temporary file in the target folder, then rename: no half-written photos."""
+    if not path.parent.is_dir():
+        raise ImageError(f"folder {path.parent} does not exist")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    except FileNotFoundError:
-        raise ImageError(f"folder {path.parent} does not exist") from None
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
     except PermissionError:
         raise ImageError(f"cannot write in {path.parent}: permission denied") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise ImageError(f"cannot write {path}: {exc.strerror or exc}") from None
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    except OSError as exc:
+        raise ImageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is an error, not a grey bottom

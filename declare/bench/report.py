@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
+
+from declare.atomic import atomic_path
 
 
 def _cell(value, digits: int | None = None) -> str:
@@ -39,14 +39,8 @@ def table(records: list[dict], columns: list[tuple]) -> str:
 def _atomic(path: Path, write, mode: str = "w") -> None:
     """Write through a temporary file in the target folder, then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, mode, **({"newline": ""} if mode == "w" else {})) as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, mode, **({"newline": ""} if mode == "w" else {})) as f:
+        write(f)
 
 
 def json_text(document: dict) -> str:

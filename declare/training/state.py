@@ -9,13 +9,12 @@ non-tensor parts (counters, hyper-parameters) as JSON in the header. No pickle.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from declare.atomic import atomic_path
 from declare.checkpoint import save_checkpoint
 
 
@@ -55,10 +54,8 @@ def save_state(folder: Path, step: int, model: nn.Module, optimizers: dict[str, 
     for name, module in modules.items():
         for key, value in module.state_dict().items():
             tensors[f"{name}/module/{key}"] = value.detach().cpu().contiguous()
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
-    os.close(fd)
-    save_file(tensors, tmp, metadata={"trainer": json.dumps(meta)})
-    os.replace(tmp, folder / f"{stem}.state.safetensors")
+    with atomic_path(folder / f"{stem}.state.safetensors") as tmp:
+        save_file(tensors, str(tmp), metadata={"trainer": json.dumps(meta)})
     for old in sorted(folder.glob("step-*.state.safetensors"))[:-keep]:
         old.unlink()
         old.with_name(old.name.replace(".state", "")).unlink(missing_ok=True)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import sys
 import time
@@ -27,7 +26,7 @@ import torch.distributed as dist
 from torch.utils.data import ConcatDataset, DataLoader, Subset
 
 from declare.checkpoint import load_checkpoint
-from declare.data.datasets import (DataError, PairFolder, SequenceFolder, SyntheticSequences,
+from declare.data.datasets import (DataError, PairFolder, SyntheticSequences,
                                    images_in, mixture_order, open_dataset, split_photos)
 from declare.metrics import psnr, ssim
 from declare.session import pick_device
@@ -280,7 +279,7 @@ class Trainer:
     # --- objectives -------------------------------------------------------------
 
     def teacher_losses(self, batch) -> dict[str, tuple[float, torch.Tensor]]:
-        cfg, mcfg = self.cfg, self.model_cfg
+        cfg = self.cfg
         out = self.ddp_model(batch["frames"])
         target = batch["t"][:, 1]
         terms = {"reconstruction": (cfg.w_reconstruction, losses.reconstruction_loss(out.transmission, target))}

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime
-import os
-import tempfile
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from declare.atomic import atomic_path
 
 TAG = "declare|reflection removed"
 
@@ -43,12 +43,6 @@ def write_sidecar(image: Path, source: Path) -> Path:
     text = TEMPLATE.format(date=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
                            leaf=escape(TAG.split("|")[-1]), tag=escape(TAG),
                            source=escape(str(Path(source).resolve())))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return path

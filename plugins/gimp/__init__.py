@@ -10,7 +10,6 @@ Reflection..." into the user's GIMP 3 plug-ins folder.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 

@@ -9,14 +9,14 @@ most 256 pixels.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
 from PIL import Image
+
+from declare.atomic import atomic_path
 
 MIMETYPE = "image/openraster"
 
@@ -40,18 +40,11 @@ def write_ora(path: Path, layers: list[tuple[str, np.ndarray, bool]], merged: np
     thumb.thumbnail((256, 256))
     buffer = io.BytesIO()
     thumb.save(buffer, format="PNG")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w") as z:
-            z.writestr(zipfile.ZipInfo("mimetype"), MIMETYPE, compress_type=zipfile.ZIP_STORED)
-            z.writestr("stack.xml", "\n".join(stack) + "\n", compress_type=zipfile.ZIP_DEFLATED)
-            for i, (_, pixels, _) in enumerate(layers):
-                z.writestr(f"data/layer{i}.png", _png(pixels), compress_type=zipfile.ZIP_STORED)
-            z.writestr("mergedimage.png", _png(merged), compress_type=zipfile.ZIP_STORED)
-            z.writestr("Thumbnails/thumbnail.png", buffer.getvalue(), compress_type=zipfile.ZIP_STORED)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), MIMETYPE, compress_type=zipfile.ZIP_STORED)
+        z.writestr("stack.xml", "\n".join(stack) + "\n", compress_type=zipfile.ZIP_DEFLATED)
+        for i, (_, pixels, _) in enumerate(layers):
+            z.writestr(f"data/layer{i}.png", _png(pixels), compress_type=zipfile.ZIP_STORED)
+        z.writestr("mergedimage.png", _png(merged), compress_type=zipfile.ZIP_STORED)
+        z.writestr("Thumbnails/thumbnail.png", buffer.getvalue(), compress_type=zipfile.ZIP_STORED)
     return path
