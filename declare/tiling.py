@@ -34,6 +34,15 @@ def tile_layout(length: int, tile: int, overlap: int, multiple: int = 1) -> tupl
     return size, starts + [length - size]
 
 
+def tile_boxes(h: int, w: int, tile: int, overlap: int,
+               multiple: int = 1) -> tuple[tuple[int, int], list[tuple[int, int]]]:
+    """((tile height, tile width), [(top, left), ...]) covering an h x w image."""
+    if not 0 <= overlap < tile:
+        raise ValueError(f"tile overlap must be in [0, {tile}), got {overlap}")
+    (th, ys), (tw, xs) = (tile_layout(n, tile, overlap, multiple) for n in (h, w))
+    return (th, tw), [(y, x) for y in ys for x in xs]
+
+
 def _ramp(size: int, overlap: int, fade_in: bool, fade_out: bool) -> torch.Tensor:
     w = torch.ones(size)
     n = min(overlap, size)
@@ -57,10 +66,7 @@ def tiled(fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor, tile:
     h, w = image.shape[-2:]
     if tile <= 0 or (h <= tile and w <= tile):
         return fn(image).float().cpu()
-    if not 0 <= overlap < tile:
-        raise ValueError(f"tile overlap must be in [0, {tile}), got {overlap}")
-    (th, ys), (tw, xs) = (tile_layout(n, tile, overlap, multiple) for n in (h, w))
-    boxes = [(y, x) for y in ys for x in xs]
+    (th, tw), boxes = tile_boxes(h, w, tile, overlap, multiple)
     out = weight = None
     for y, x in (progress(boxes) if progress else boxes):
         result = fn(image[..., y:y + th, x:x + tw]).float().cpu()

@@ -49,10 +49,21 @@ class Student(nn.Module):
         if image.dim() != 4 or image.shape[1] != 3:
             raise ValueError(f"expected an image of shape (B, 3, H, W), got {tuple(image.shape)}")
         padded, size = pad_to_multiple(image, self.config.size_multiple)
+        representation, features = self.features(padded)
+        out = self.decoder(self.context(features)) + padded
+        return StudentOutput(crop_to(out, size), representation)
+
+    def features(self, padded: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """(hallucinated representation, the context module's input) of an image
+        already padded to ``size_multiple``."""
         representation = self.hallucination(padded) if self.config.use_hallucination else None
         parts = [representation] if representation is not None else []
         if self.config.use_student_encoder:
             parts.append(self.encoder(padded))
-        x = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
-        out = self.decoder(self.context(x)) + padded
-        return StudentOutput(crop_to(out, size), representation)
+        return representation, torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+
+    def gather_context(self, image: torch.Tensor) -> None:
+        """The part of a forward pass the context module's whole-image statistics
+        need (no decoder): the first pass of tiled inference."""
+        padded, _ = pad_to_multiple(image, self.config.size_multiple)
+        self.context(self.features(padded)[1])

@@ -68,3 +68,22 @@ def test_feathering_leaves_no_seam(session_and_photo):
 def test_overlap_must_be_smaller_than_the_tile():
     with pytest.raises(ValueError, match="overlap"):
         tiled(lambda t: t, torch.rand(1, 3, 64, 64), tile=32, overlap=32)
+
+
+def test_tiles_are_weighted_by_the_whole_photo_not_their_own_content():
+    """The student's channel attention averages over its whole input. Tiles that
+    each used their own means came out in different tones; sharing the photo's
+    means fixes it (measured, shipped model, 256-px tiles: 29.5 against 40.3 dB)."""
+    from declare_models.context import ChannelAttention
+
+    session = Session.load("small", "cpu", False)
+    photo = real_array("qingnan-new2-46-input.jpg").astype(np.float32) / 255
+    photo = np.kron(photo, np.ones((2, 2, 1), np.float32))  # 1000 x 756: several 256-px tiles
+    whole = session.clean(photo, tile=0, overlap=0)
+    shared = session.clean(photo, tile=256, overlap=64)
+    x = torch.from_numpy(photo).permute(2, 0, 1)[None]
+    own = tiled(session._run, x, 256, 64, multiple=4)[0].permute(1, 2, 0).clamp(0, 1).numpy()
+    assert _psnr(shared, whole) > 38
+    assert _psnr(own, whole) < _psnr(shared, whole) - 8
+    attention = [m for m in session.model.modules() if isinstance(m, ChannelAttention)]
+    assert attention and all(m.shared_mean is None and m.tally is None for m in attention)
