@@ -101,8 +101,8 @@ class Session:
         # untiled result on 7 MP photos; shared, 48-50 dB).
         (th, tw), boxes = tile_boxes(*x.shape[-2:], tile, overlap, multiple)
 
-        def gather() -> None:
-            for top, left in boxes:
+        def gather() -> None:  # the first of two progress bars over the tiles
+            for top, left in (progress(boxes) if progress else boxes):
                 self._gather(x[..., top:top + th, left:left + tw])
 
         with self.model.context.whole_image_statistics(gather):

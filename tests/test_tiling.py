@@ -80,7 +80,9 @@ def test_tiles_are_weighted_by_the_whole_photo_not_their_own_content():
     photo = real_array("qingnan-new2-46-input.jpg").astype(np.float32) / 255
     photo = np.kron(photo, np.ones((2, 2, 1), np.float32))  # 1000 x 756: several 256-px tiles
     whole = session.clean(photo, tile=0, overlap=0)
-    shared = session.clean(photo, tile=256, overlap=64)
+    passes = []
+    shared = session.clean(photo, tile=256, overlap=64, progress=lambda b: passes.append(len(b)) or b)
+    assert len(passes) == 2 and passes[0] == passes[1] > 1  # both passes show progress over the tiles
     x = torch.from_numpy(photo).permute(2, 0, 1)[None]
     own = tiled(session._run, x, 256, 64, multiple=4)[0].permute(1, 2, 0).clamp(0, 1).numpy()
     assert _psnr(shared, whole) > 38
