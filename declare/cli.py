@@ -131,11 +131,11 @@ def models_list() -> None:
     for name, e in sorted(registry.MODELS.items()):
         status = ("bundled" if bundled_path(e) else "cached" if cached_path(e).is_file()
                   else "partial" if cached_path(e).with_name(e.filename + ".part").exists() else "-")
-        mark = "*" if name == registry.DEFAULT_MODEL else " "
+        mark = "*" if name in (registry.DEFAULT_MODEL, registry.DEFAULT_BURST_MODEL) else " "
         click.echo(f"{name + mark:<20} {e.arch:<8} {e.preset:<7} {e.size / 2**20:>7.1f} MB  "
                    f"{status:<10} {e.licence:<8} {e.description}")
-    if registry.DEFAULT_MODEL:
-        click.echo("* the default model")
+    if registry.DEFAULT_MODEL or registry.DEFAULT_BURST_MODEL:
+        click.echo("* a default: for one photo (student) or for --burst (teacher)")
 
 
 @models.command("download")

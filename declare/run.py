@@ -93,7 +93,7 @@ def run(args: list[str], opts: Options, burst: bool = False) -> int:
         if not todo:
             return 1 if report.failed else 0
         try:
-            session = Session.load(opts.model, opts.device, opts.half)
+            session = Session.load(opts.model, opts.device, opts.half, burst)
         except SessionError as exc:
             report.error("model", str(exc))
             return 2

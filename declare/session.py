@@ -56,11 +56,13 @@ class Session:
         self.model.to(device=device, dtype=self.dtype, memory_format=layout).eval()
 
     @classmethod
-    def load(cls, model: str | None, device: str = "auto", half: bool | None = None) -> "Session":
-        """A registered model or checkpoint file (None: the default model)."""
+    def load(cls, model: str | None, device: str = "auto", half: bool | None = None,
+             burst: bool = False) -> "Session":
+        """A registered model or checkpoint file (None: the default model, or with
+        ``burst`` the default three-view one)."""
         dev, half = _device_and_precision(device, half)
         try:
-            net, _ = load_checkpoint(resolve(model))
+            net, _ = load_checkpoint(resolve(model, burst=burst))
         except (CheckpointError, WeightsError) as exc:
             raise SessionError(str(exc)) from None
         return cls(net, dev, half)

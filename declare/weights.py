@@ -81,13 +81,15 @@ def is_valid(entry: ModelEntry, path: Path) -> bool:
     return path.is_file() and path.stat().st_size == entry.size and sha256_of(path) == entry.sha256
 
 
-def resolve(spec: str | None, progress: bool = True) -> Path:
-    """A checkpoint file for ``--model``: a path, a registered name, or the default."""
+def resolve(spec: str | None, progress: bool = True, burst: bool = False) -> Path:
+    """A checkpoint file for ``--model``: a path, a registered name, or the default
+    (for one photo, or with ``burst`` for three views)."""
     if spec is None:
-        if registry.DEFAULT_MODEL is None:
-            raise WeightsError("no trained model is installed yet; pass --model PATH to a declare "
-                               "checkpoint (.safetensors), e.g. one made by 'declare train'")
-        spec = registry.DEFAULT_MODEL
+        spec = registry.DEFAULT_BURST_MODEL if burst else registry.DEFAULT_MODEL
+        if spec is None:
+            raise WeightsError(f"no trained {'burst ' if burst else ''}model is installed yet; pass "
+                               "--model PATH to a declare checkpoint (.safetensors), e.g. one made "
+                               "by 'declare train'")
     path = Path(spec).expanduser()
     if path.exists() or os.sep in spec or spec.endswith((".safetensors", ".pt", ".pth", ".ckpt")):
         if not path.exists():

@@ -190,6 +190,21 @@ def test_burst(tmp_path, checkpoints):
     assert result.exit_code == 2 and "teacher checkpoint" in result.stderr
 
 
+def test_burst_uses_the_shipped_teacher_with_no_model_given(tmp_path, monkeypatch):
+    monkeypatch.setenv("DECLARE_OFFLINE", "1")
+    monkeypatch.setenv("DECLARE_CACHE_DIR", str(tmp_path / "empty-cache"))
+    frames = []
+    for i, dx in enumerate((0, 1, 2)):  # three views, the camera moving a pixel each
+        path = tmp_path / f"f{i}.png"
+        Image.fromarray(real_array(size=(160, 120))[:, dx:dx + 150]).save(path)
+        frames.append(path)
+    result = invoke("--burst", *frames)
+    assert result.exit_code == 0, result.output
+    with Image.open(frames[1]) as a, Image.open(tmp_path / "f1.declare.png") as b:
+        assert a.size == b.size
+        assert np.abs(np.asarray(b, np.float32) - np.asarray(a, np.float32)).mean() > 0.5  # it did something
+
+
 def test_interrupt_keeps_finished_photos_and_no_partial_file(shots, student, monkeypatch):
     from declare import session as session_module
 

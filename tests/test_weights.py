@@ -265,17 +265,19 @@ def test_bundled_weights_work_with_no_network(monkeypatch, tmp_path, model_bytes
     assert not cache.exists()
 
 
-def test_the_shipped_default_is_intact_and_registered():
+@pytest.mark.parametrize("name, arch", [(registry.DEFAULT_MODEL, "student"),
+                                        (registry.DEFAULT_BURST_MODEL, "teacher")])
+def test_the_shipped_defaults_are_intact_and_registered(name, arch):
     from declare.checkpoint import read_metadata
 
-    assert registry.DEFAULT_MODEL in registry.MODELS
-    entry = registry.MODELS[registry.DEFAULT_MODEL]
+    assert name in registry.MODELS
+    entry = registry.MODELS[name]
     path = weights.bundled_path(entry)
     assert path is not None and path.stat().st_size == entry.size
     assert weights.sha256_of(path) == entry.sha256
     meta = read_metadata(path)
-    assert meta["arch"] == entry.arch == "student"
-    assert meta["stage"] == "student" and meta["preset"] == entry.preset
+    assert meta["arch"] == entry.arch == arch
+    assert meta["stage"] == arch and meta["preset"] == entry.preset
     assert path.stat().st_size < 5 * 2 ** 20  # small enough to ship inside the package
 
 
