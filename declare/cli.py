@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from declare import __version__
+from declare.tiling import OVERLAP, TILE
 
 
 class DefaultGroup(click.Group):
@@ -59,9 +60,9 @@ def main() -> None:
               show_default=True, help="Where to run; auto picks CUDA, then MPS, then the CPU.")
 @click.option("--half/--no-half", default=None,
               help="Half precision. Default: on for CUDA/MPS; not available on the CPU.")
-@click.option("--tile", type=click.IntRange(0), default=1024, show_default=True,
+@click.option("--tile", type=click.IntRange(0), default=TILE, show_default=True,
               help="Tile side in pixels; bounds memory on large photos. 0 = whole photo at once.")
-@click.option("--tile-overlap", type=click.IntRange(0), default=64, show_default=True,
+@click.option("--tile-overlap", type=click.IntRange(0), default=OVERLAP, show_default=True,
               help="Pixels shared by neighbouring tiles, cross-faded to hide seams.")
 @click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
               help="Blend of result and original: 1 = full removal, 0 = unchanged.")
@@ -179,7 +180,6 @@ def models_remove(name: str) -> None:
         click.echo(f"{name} ships inside the package and is not cached; nothing to remove")
     else:
         click.echo(f"{name} was not cached")
-
 
 
 @main.group()

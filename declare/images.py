@@ -58,6 +58,11 @@ class Photo:
         return replace(self, pixels=pixels)
 
 
+def reflection_of(original: np.ndarray, transmission: np.ndarray) -> np.ndarray:
+    """The estimated reflection layer: the photo minus its transmission, clipped."""
+    return np.clip(original - transmission, 0, 1)
+
+
 def read_photo(path: str | Path) -> Photo:
     path = Path(path)
     try:

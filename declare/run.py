@@ -16,8 +16,9 @@ import numpy as np
 from tqdm import tqdm
 
 from declare.batch import Job, expand_inputs, plan_jobs
-from declare.images import ImageError, Photo, format_for, read_photo, write_photo
+from declare.images import ImageError, Photo, format_for, read_photo, reflection_of, write_photo
 from declare.session import Session, SessionError
+from declare.tiling import OVERLAP, TILE
 
 BURST_TOLERANCE = 16  # pixels of size difference a burst may have, removed by a centre crop
 
@@ -31,8 +32,8 @@ class Options:
     model: str | None = None
     device: str = "auto"
     half: bool | None = None
-    tile: int = 1024
-    overlap: int = 64
+    tile: int = TILE
+    overlap: int = OVERLAP
     strength: float = 1.0
     save_reflection: bool = False
     quality: int = 95
@@ -181,7 +182,7 @@ def _write_results(job: Job, photo: Photo, transmission: np.ndarray, opts: Optio
     transmission = _blend(transmission, photo.pixels, opts)
     notes = write_photo(job.output, photo.with_pixels(transmission), opts.quality)
     if job.reflection is not None:
-        reflection = np.clip(photo.pixels - transmission, 0, 1)
+        reflection = reflection_of(photo.pixels, transmission)
         write_photo(job.reflection, photo.with_pixels(reflection), opts.quality)
     return notes
 

@@ -82,12 +82,14 @@ class Session:
     def is_teacher(self) -> bool:
         return isinstance(self.model, Teacher)
 
-    def _run(self, x: torch.Tensor) -> torch.Tensor:
+    def _prepared(self, x: torch.Tensor) -> torch.Tensor:
+        """A tile on the model's device, in its precision and memory layout."""
         x = x.to(self.device, self.dtype)
-        if x.dim() == 4:
-            x = x.contiguous(memory_format=self.layout)
+        return x.contiguous(memory_format=self.layout) if x.dim() == 4 else x
+
+    def _run(self, x: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
-            return self.model(x).transmission
+            return self.model(self._prepared(x)).transmission
 
     def clean(self, pixels: np.ndarray, tile: int, overlap: int,
               progress: Callable[[Iterable], Iterable] | None = None) -> np.ndarray:
@@ -111,9 +113,8 @@ class Session:
             return self._to_pixels(tiled(self._run, x, tile, overlap, progress, multiple))
 
     def _gather(self, x: torch.Tensor) -> None:
-        x = x.to(self.device, self.dtype).contiguous(memory_format=self.layout)
         with torch.inference_mode():
-            self.model.gather_context(x)
+            self.model.gather_context(self._prepared(x))
 
     @staticmethod
     def _to_pixels(out: torch.Tensor) -> np.ndarray:
@@ -125,5 +126,5 @@ class Session:
         if not self.is_teacher:
             raise SessionError("--burst needs a teacher checkpoint; this one is a student")
         x = torch.stack([torch.from_numpy(f).permute(2, 0, 1) for f in frames])[None]
-        out = tiled(self._run, x, tile, overlap, progress, self.model.config.size_multiple)
-        return out[0].permute(1, 2, 0).clamp(0, 1).numpy()
+        return self._to_pixels(tiled(self._run, x, tile, overlap, progress,
+                                     self.model.config.size_multiple))

@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw
 from declare.bench.methods import baseline_method, model_method
 from declare.data.datasets import images_in
 from declare.images import read_photo
+from declare.tiling import OVERLAP, TILE
 
 HEADINGS = ("input", "declare (default model)", "Yang et al. 2019")
 LABEL = 22  # pixels of heading band
@@ -38,7 +39,7 @@ def main() -> None:
 
     from declare import registry
 
-    ours = model_method(args.model or registry.DEFAULT_MODEL, "cpu", None, 1024, 64)
+    ours = model_method(args.model or registry.DEFAULT_MODEL, "cpu", None, TILE, OVERLAP)
     yang = baseline_method("yang2019")
     rows = []
     for path in images_in(args.photos)[: args.count]:

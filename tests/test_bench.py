@@ -23,7 +23,7 @@ class _Conv:
 
 
 def test_flops_per_megapixel_by_hand():
-    method = Method("conv", lambda x: x, "model", session=_Conv())
+    method = Method("conv", lambda x: x, session=_Conv())
     # 8 outputs x 27 multiply-adds per pixel, two FLOPs each
     assert flops_per_megapixel(method) == pytest.approx(2 * 8 * 27 * 1e6)
     assert flops_per_megapixel(baseline_method("identity")) is None

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from declare.bench.methods import BASELINES
+from declare.tiling import OVERLAP, TILE
 
 SPEED_COLUMNS = [("method", "method"), ("device", "device"), ("precision", "prec"),
                  ("megapixels", "MP", 2), ("size", "size"), ("seconds", "s/photo", 3),
@@ -61,7 +62,7 @@ def bench() -> None:
               help="Device(s) to time on (repeatable). Default: auto.")
 @click.option("--precision", "precisions", multiple=True, type=click.Choice(["auto", "fp32", "fp16"]),
               help="Precision(s) (repeatable). Default: auto (fp16 on GPUs, fp32 on the CPU).")
-@click.option("--tile", type=click.IntRange(0), default=1024, show_default=True,
+@click.option("--tile", type=click.IntRange(0), default=TILE, show_default=True,
               help="Tile side, as in 'declare clean'.")
 @click.option("--repeats", type=click.IntRange(1), default=3, show_default=True, help="Timed runs per size.")
 @click.option("--warmup", type=click.IntRange(0), default=1, show_default=True, help="Untimed runs first.")
@@ -83,7 +84,7 @@ def speed(models, presets, baselines, sizes, devices, precisions, tile, repeats,
             for precision in precisions or ("auto",):
                 half = {"auto": None, "fp32": False, "fp16": True}[precision]
                 try:
-                    methods.append(model_method(spec, device, half, tile, 64, labels[spec]))
+                    methods.append(model_method(spec, device, half, tile, OVERLAP, labels[spec]))
                 except MethodError as exc:
                     _note(f"skipped {spec} on {device} ({precision}): {exc}")
     for name in baselines:
@@ -118,7 +119,7 @@ def speed(models, presets, baselines, sizes, devices, precisions, tile, repeats,
 @click.option("--baseline", "baselines", multiple=True, type=click.Choice(BASELINES[1:]),
               help="Also score a classic method (repeatable). The identity baseline is always shown.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True)
-@click.option("--tile", type=click.IntRange(0), default=1024, show_default=True,
+@click.option("--tile", type=click.IntRange(0), default=TILE, show_default=True,
               help="Tile side, as in 'declare clean'.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="At most N images per folder.")
 @click.option("--per-image", is_flag=True, help="Print every image's scores, not only the means.")
@@ -141,7 +142,7 @@ def quality(folders, models, baselines, device, tile, limit, per_image, json_pat
             _note("no trained model is installed; scoring baselines only (give --model PATH)")
             continue
         try:
-            methods.append(model_method(spec, device, None, tile, 64, labels[spec]))
+            methods.append(model_method(spec, device, None, tile, OVERLAP, labels[spec]))
         except MethodError as exc:
             raise click.ClickException(str(exc)) from None
     for name in baselines:

@@ -28,7 +28,6 @@ class MethodError(Exception):
 class Method:
     name: str
     run: Callable[[np.ndarray], np.ndarray]   # H x W x 3 float in [0, 1] -> same
-    kind: str                                  # "model", "baseline"
     device: str = "cpu"
     precision: str = "fp32"
     session: object | None = field(default=None, repr=False)
@@ -68,15 +67,15 @@ def model_method(spec: str, device: str, half: bool, tile: int, overlap: int,
     if session.is_teacher:
         raise MethodError(f"{spec} is a teacher checkpoint; benchmarks run students on single photos")
     name = label or unique_labels([spec])[spec]
-    return Method(name, lambda x: session.clean(x, tile, overlap), "model", session.device.type,
+    return Method(name, lambda x: session.clean(x, tile, overlap), session.device.type,
                   "fp16" if session.half else "fp32", session)
 
 
 def baseline_method(name: str) -> Method:
     if name == "identity":
-        return Method("identity", lambda x: x, "baseline")
+        return Method("identity", lambda x: x)
     if name == "yang2019":
-        return Method("yang2019", yang2019(), "baseline")
+        return Method("yang2019", yang2019())
     raise MethodError(f"unknown baseline {name!r}; known: {', '.join(BASELINES)}")
 
 

@@ -226,8 +226,7 @@ class Trainer:
             from declare.checkpoint import save_checkpoint
 
             final = save_checkpoint(self.out / f"{self.cfg.stage}.safetensors", self.model,
-                                    metadata={"step": self.step, "epoch": self.epoch,
-                                              "stage": self.cfg.stage, "preset": self.cfg.preset})
+                                    metadata=self._counters())
         if self.world > 1:
             dist.barrier()
         return final
@@ -278,13 +277,18 @@ class Trainer:
 
     # --- objectives -------------------------------------------------------------
 
+    def _image_terms(self, transmission: torch.Tensor, target: torch.Tensor) -> dict:
+        """L_R and (when VGG weights are present) L_P: both stages' image losses."""
+        cfg = self.cfg
+        terms = {"reconstruction": (cfg.w_reconstruction, losses.reconstruction_loss(transmission, target))}
+        if self.perceptual.enabled:
+            terms["perceptual"] = (cfg.w_perceptual, self.perceptual(transmission.float(), target))
+        return terms
+
     def teacher_losses(self, batch) -> dict[str, tuple[float, torch.Tensor]]:
         cfg = self.cfg
         out = self.ddp_model(batch["frames"])
-        target = batch["t"][:, 1]
-        terms = {"reconstruction": (cfg.w_reconstruction, losses.reconstruction_loss(out.transmission, target))}
-        if self.perceptual.enabled:
-            terms["perceptual"] = (cfg.w_perceptual, self.perceptual(out.transmission.float(), target))
+        terms = self._image_terms(out.transmission, batch["t"][:, 1])
         if out.mkl.recon_t and (batch["t_valid"].any() or batch["r_valid"].any()):
             terms["decoupling"] = (cfg.w_decoupling, losses.feature_decoupling_loss(
                 out.mkl, batch["t"], batch["r"], batch["t_valid"], batch["r_valid"]))
@@ -295,10 +299,7 @@ class Trainer:
     def student_losses(self, batch) -> dict[str, tuple[float, torch.Tensor]]:
         cfg = self.cfg
         out = self.ddp_model(batch["frames"][:, 1])
-        target = batch["t"][:, 1]
-        terms = {"reconstruction": (cfg.w_reconstruction, losses.reconstruction_loss(out.transmission, target))}
-        if self.perceptual.enabled:
-            terms["perceptual"] = (cfg.w_perceptual, self.perceptual(out.transmission.float(), target))
+        terms = self._image_terms(out.transmission, batch["t"][:, 1])
         rows = batch["has_views"]
         if self.teacher is not None and self._all_ranks_have(rows):
             with torch.no_grad():
@@ -361,8 +362,11 @@ class Trainer:
             return
         modules = {"disc": self.disc} if self.disc is not None else {}
         save_state(self.out / "checkpoints", self.step, self.model, self.optimizers, modules,
-                   {"step": self.step, "epoch": self.epoch, "stage": self.cfg.stage},
-                   self.cfg.keep_checkpoints)
+                   self._counters(), self.cfg.keep_checkpoints)
+
+    def _counters(self) -> dict:
+        """What every checkpoint of this run records beside its weights."""
+        return {"step": self.step, "epoch": self.epoch, "stage": self.cfg.stage, "preset": self.cfg.preset}
 
 
 def _init_distributed() -> tuple[int, int]:

@@ -13,8 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
+from declare.images import reflection_of
 from plugins.gimp.openraster import write_ora
 
 PLUGIN_NAME = "declare-remove-reflection"
@@ -36,7 +35,7 @@ class GimpExporter:
 
     def export(self, item) -> list[Path]:
         path = item.output.with_suffix(".ora")
-        reflection = np.clip(item.original - item.transmission, 0, 1)
+        reflection = reflection_of(item.original, item.transmission)
         layers = [("original", item.original, True), ("declare: reflection removed", item.transmission, True),
                   ("declare: reflection", reflection, False)]
         return [write_ora(path, layers, merged=item.transmission)]
