@@ -5,8 +5,9 @@ the network or the FFT baseline), warm-up runs excluded, median of repeats.
 Peak memory is the process's resident set size sampled while the size runs
 (on CUDA: the peak allocated by torch). The FLOP count comes from PyTorch's
 own counter on a 512x512 input, scaled per megapixel (the networks are fully
-convolutional); dividing the achieved FLOP rate by a large matmul's measured
-rate says how much of the machine the model uses.
+convolutional). The share of the machine divides the FLOPs a photo really
+took (counted on the first warm-up run: tile overlaps and the tiling's
+statistics pass included) per second by a large matmul's measured rate.
 """
 
 from __future__ import annotations
@@ -87,20 +88,29 @@ def _rss() -> int:
 
 
 def flops_per_megapixel(method: Method) -> float | None:
-    """FLOPs (multiply-adds count two) per megapixel of a model method; None for baselines."""
+    """FLOPs (multiply-adds count two) per megapixel of one pass of a model
+    method's network; None for baselines."""
     if method.session is None:
         return None
-    from torch.utils.flop_counter import FlopCounterMode
-
     net, side = method.session.model, 512
     x = torch.rand(1, 3, side, side, device=method.session.device, dtype=method.session.dtype)
-    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
-        net(x)
-    return counter.get_total_flops() / (side * side / 1e6)
+    with torch.inference_mode():
+        return _counted(lambda: net(x)) / (side * side / 1e6)
 
 
-def matmul_rate(device: str = "cpu", n: int = 2048, repeats: int = 5) -> float:
-    """This machine's float32 matmul rate in FLOP/s (median of repeats)."""
+def _counted(work) -> int:
+    """FLOPs torch runs inside ``work()``."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        work()
+    return counter.get_total_flops()
+
+
+def matmul_rate(device: str = "cpu", n: int = 2048, repeats: int = 10) -> float:
+    """This machine's float32 matmul rate in FLOP/s: the best of ``repeats``, since
+    what it can reach is the reference (a median on a shared machine fell
+    below what the network itself achieved)."""
     dev = torch.device(device)
     a, b = torch.rand(n, n, device=dev), torch.rand(n, n, device=dev)
     a @ b
@@ -111,7 +121,7 @@ def matmul_rate(device: str = "cpu", n: int = 2048, repeats: int = 5) -> float:
         a @ b
         _sync(device)
         times.append(time.perf_counter() - start)
-    return 2 * n ** 3 / statistics.median(times)
+    return 2 * n ** 3 / min(times)
 
 
 def _sync(device: str) -> None:
@@ -122,9 +132,14 @@ def _sync(device: str) -> None:
 def measure(method: Method, megapixels: float, repeats: int = 3, warmup: int = 1,
             flops_per_mp: float | None = None, peak_rate: float | None = None) -> SpeedRow:
     h, w = image_size(megapixels)
+    mp = h * w / 1e6
     image = np.random.default_rng(0).random((h, w, 3), dtype=np.float32)
-    for _ in range(warmup):
-        method.run(image)
+    work = flops_per_mp * mp if flops_per_mp else None  # without a warm-up: one pass's worth
+    for i in range(warmup):
+        if i == 0 and method.session is not None:
+            work = _counted(lambda: method.run(image))
+        else:
+            method.run(image)
     times = []
     with PeakMemory(method.device) as memory:
         for _ in range(repeats):
@@ -134,10 +149,7 @@ def measure(method: Method, megapixels: float, repeats: int = 3, warmup: int = 1
             _sync(method.device)
             times.append(time.perf_counter() - start)
     seconds = statistics.median(times)
-    mp = h * w / 1e6
-    fraction = None
-    if flops_per_mp and peak_rate:
-        fraction = flops_per_mp * mp / seconds / peak_rate
+    fraction = work / seconds / peak_rate if work and peak_rate else None
     return SpeedRow(method.name, method.device, method.precision, round(mp, 2), f"{w}x{h}",
                     seconds, mp / seconds, memory.peak / 2 ** 20,
                     flops_per_mp / 1e9 if flops_per_mp else None, fraction)
