@@ -1,5 +1,6 @@
 """declare bench: speed rows that add up, quality scores against known answers."""
 
+import csv
 import json
 
 import numpy as np
@@ -57,8 +58,32 @@ def test_speed_command_reports_every_size(tmp_path):
     for r in rows:
         assert r["seconds"] > 0 and r["mp_per_s"] == pytest.approx(r["megapixels"] / r["seconds"], rel=0.02)
         assert r["peak_mb"] > 50 and r["gflop_per_mp"] > 0 and 0 < r["machine_fraction"] < 2
-    assert doc["matmul_gflops"]["cpu"] > 0.1
+    assert doc["matmul_gflops"]["cpu fp32"] > 0.1
     assert len(out_csv.read_text().splitlines()) == 3
+
+
+def test_each_precision_is_compared_with_the_matmul_rate_of_that_precision(monkeypatch):
+    """fp16 throughput over the fp32 matmul rate printed 460% "of matmul" on a GPU."""
+    import declare.bench.speed as speed
+
+    asked = []
+    monkeypatch.setattr(speed, "matmul_rate", lambda device, precision: asked.append((device, precision)) or 1.0)
+    methods = [Method("a", None, "cuda", "fp16", session=object()), Method("b", None, "cuda", "fp32", session=object()),
+               Method("c", None, "cpu", "fp32", session=object()), Method("d", None, "cuda", "fp16", session=object()),
+               baseline_method("identity")]
+    rates = speed.matmul_rates(methods)
+    assert sorted(rates) == sorted(asked) == [("cpu", "fp32"), ("cuda", "fp16"), ("cuda", "fp32")]
+
+
+def test_matmul_rate_runs_at_the_precision_asked(monkeypatch):
+    import declare.bench.speed as speed
+
+    seen = []
+    real_rand = torch.rand
+    monkeypatch.setattr(speed.torch, "rand", lambda *a, **k: seen.append(k["dtype"]) or real_rand(*a, **k))
+    assert speed.matmul_rate("cpu", "fp32", n=64, repeats=2) > 0
+    assert speed.matmul_rate("cpu", "fp16", n=64, repeats=2) > 0
+    assert seen == [torch.float32] * 2 + [torch.float16] * 2
 
 
 def test_speed_refuses_fp16_on_the_cpu_and_goes_on(tmp_path):
@@ -106,7 +131,7 @@ def test_quality_with_yang2019_table_csv_and_plot(tmp_path):
                                        "--csv", str(csv_path), "--plot", str(plot), "--per-image"])
     assert result.exit_code == 0, result.output
     assert "yang2019" in result.output and "PSNR dB" in result.output
-    methods = [line.split(",")[2] for line in csv_path.read_text().splitlines()[1:]]
+    methods = [r["method"] for r in csv.DictReader(csv_path.open())]
     assert sorted(methods) == sorted(["identity", "small", "yang2019"] * 3)  # the shipped default too
     with Image.open(plot) as im:
         assert im.format == "PNG" and im.width > 300
@@ -131,10 +156,19 @@ def test_quality_bad_pair_fails_alone(tmp_path):
     assert {r["image"] for r in doc["images"]} == {"2.png"}  # identity and the default model
 
 
-def test_quality_missing_folder_is_one_line(tmp_path):
-    result = CliRunner().invoke(main, ["bench", "quality", "--data", str(tmp_path / "nope")])
-    assert result.exit_code == 1 and "not a folder" in result.output
-    assert "Traceback" not in result.output
+@pytest.mark.parametrize("make", ["missing", "empty", "no pairs"])
+def test_quality_unusable_folder_is_one_line_and_exit_2(tmp_path, make):
+    folder = tmp_path / "data"
+    if make != "missing":
+        folder.mkdir()
+    if make == "no pairs":
+        Image.new("RGB", (8, 8)).save(folder / "lonely.png")
+    good = _pairs(tmp_path / "good")
+    result = CliRunner().invoke(main, ["bench", "quality", "--data", str(good), "--data", str(folder)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("declare: error:") and str(folder) in lines[0]
+    assert ("not a folder" if make == "missing" else "no input/ground-truth pairs") in lines[0]
 
 
 def test_pairs_in_reads_ceilnet_layout():
@@ -144,7 +178,7 @@ def test_pairs_in_reads_ceilnet_layout():
     if not folder.is_dir():
         pytest.skip("ceilnet-synthetic not found")
     pairs = pairs_in(folder)
-    assert len(pairs) == 23 and all(g.stem.endswith("-label1") for _, g in pairs)
+    assert len(pairs) == 23 and all(p.truth.stem.endswith("-label1") for p in pairs)
 
 
 def test_two_checkpoints_with_one_file_name_get_their_own_rows():
@@ -154,3 +188,90 @@ def test_two_checkpoints_with_one_file_name_get_their_own_rows():
              "other/teacher.safetensors", "small"]
     assert unique_labels(specs) == {specs[0]: "a/student/student", specs[1]: "b/student/student",
                                     specs[2]: "teacher", "small": "small"}
+
+
+def test_sir2_gets_a_row_per_subset_and_the_whole_with_published_figures(tmp_path):
+    from test_data import sir2_tree
+
+    counts = sir2_tree(tmp_path / "SIR2")
+    result = CliRunner().invoke(main, ["bench", "quality", "--data", str(tmp_path / "SIR2"),
+                                       "--published", "--json", "-"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)["summary"]
+    measured = [(r["dataset"], r["method"], r["images"]) for r in summary if r["images"]]
+    assert measured == [("SIR2", m, 11) for m in ("identity", "small")] + [
+        (f"SIR2/{s}", m, counts[s]) for s in sorted(counts) for m in ("identity", "small")]
+    published = {(r["dataset"], r["method"]): r["ssim"] for r in summary if "[published]" in r["method"]}
+    assert published[("SIR2", "DECLARE (paper) [published]")] == 0.9009
+    assert published[("SIR2/SolidObjectDataset", "ERRNet [published]")] == 0.8872
+    assert published[("SIR2/Postcard Dataset", "IBCLN [published]")] == 0.8880
+    assert published[("SIR2/Wildscene", "Yang et al. 2019 [published]")] == 0.8526
+    assert all(r["psnr"] is None and r["images"] is None for r in summary if "[published]" in r["method"])
+
+
+def test_published_rows_sit_beside_measured_ones_in_one_table(tmp_path):
+    real20, nature = _pairs(tmp_path / "real20"), _pairs(tmp_path / "nature20", count=2)
+    other = _pairs(tmp_path / "kim2020", count=1)
+    result = CliRunner().invoke(main, ["bench", "quality", "--data", str(real20), "--data", str(nature),
+                                       "--data", str(other), "--published"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    rows = [line.split() for line in lines if line.startswith(("real20", "nature20", "kim2020"))]
+    assert [r[:2] for r in rows if r[1] == "identity"] == [["real20", "identity"], ["nature20", "identity"],
+                                                          ["kim2020", "identity"]]
+    ours = [line for line in lines if line.startswith("real20") and "DECLARE (paper) [published]" in line]
+    assert len(ours) == 1 and "0.8196" in ours[0] and "0.0187" in ours[0]
+    assert any(line.startswith("nature20") and "IBCLN [published]" in line and "0.7845" in line
+               for line in lines)
+    assert not any(line.startswith("kim2020") and "[published]" in line for line in lines)
+    assert "not measured here" in result.output
+
+
+def test_quality_json_is_written_as_it_goes(tmp_path, monkeypatch):
+    """A run interrupted on the second image keeps the first image's scores."""
+    from declare.bench import methods as bench_methods
+
+    calls = []
+
+    def flaky(h=0.11):
+        def run(x):
+            calls.append(1)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            return x
+        return run
+
+    monkeypatch.setattr(bench_methods, "yang2019", flaky)
+    data, out = _pairs(tmp_path / "mini"), tmp_path / "partial.json"
+    result = CliRunner().invoke(main, ["bench", "quality", "--data", str(data), "--baseline", "yang2019",
+                                       "--json", str(out)])
+    assert result.exit_code == 130 and "interrupted; 3 scores so far are in" in result.output
+    doc = json.loads(out.read_text())
+    assert doc["complete"] is False
+    assert {(r["image"], r["method"]) for r in doc["images"]} == {
+        ("0.png", "identity"), ("0.png", "small"), ("0.png", "yang2019")}
+
+
+def test_progress_counts_images_times_methods_even_for_bad_pairs(tmp_path):
+    from declare.bench.quality import evaluate, pairs_in
+
+    data = _pairs(tmp_path / "mini")
+    (data / "blended" / "1.png").write_bytes(b"broken")
+    steps, errors = [], []
+    methods = [baseline_method("identity"), Method("half", lambda x: x * 0.5)]
+    rows = list(evaluate("mini", pairs_in(data), methods, on_error=lambda *a: errors.append(a),
+                         on_step=lambda image, method: steps.append((image, method))))
+    assert len(steps) == 3 * 2 and len(errors) == 1 and [len(r) for r in rows] == [2, 2]
+
+
+def test_ssim_choice_reaches_the_scores(tmp_path):
+    data = _pairs(tmp_path / "mini")
+    scores = {}
+    for kind in ("gaussian", "paper"):
+        result = CliRunner().invoke(main, ["bench", "quality", "--data", str(data), "--ssim", kind,
+                                           "--json", "-"])
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.stdout)
+        assert doc["ssim"] == kind
+        scores[kind] = doc["summary"][0]["ssim"]
+    assert scores["gaussian"] != pytest.approx(scores["paper"], abs=1e-4)

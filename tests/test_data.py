@@ -139,7 +139,7 @@ def test_pair_layouts(tmp_path, layout):
     assert not bool(sample["has_views"])
     assert torch.equal(sample["frames"][0], sample["frames"][1])
     assert bool(sample["r_valid"][1]) == (layout == "ceilnet")
-    names = [(p.stem, g.stem) for p, g, _ in data.items]
+    names = [(p.image.stem, p.truth.stem) for p in data.items]
     assert all(p.replace("-input", "").replace("_m", "") == g.replace("-label1", "").replace("_g", "")
                for p, g in names)
 
@@ -149,7 +149,7 @@ def test_ceilnet_test_set_is_read_as_pairs_with_reflections():
     if not root.is_dir():
         pytest.skip("ceilnet-synthetic not found")
     pairs = find_pairs(root)
-    assert len(pairs) == 23 and all(r is not None for _, _, r in pairs)
+    assert len(pairs) == 23 and all(p.reflection is not None for p in pairs)
 
 
 def test_unusable_folders_say_what_they_expected(tmp_path):
@@ -180,3 +180,56 @@ def test_mixture_order_follows_weights_and_is_deterministic():
     assert set(i for i in order if i >= 50) == set(range(50, 60))  # the small set is fully used
     assert order == mixture_order([50, 10], [3.0, 1.0], 8000, seed=1, epoch=0)
     assert order != mixture_order([50, 10], [3.0, 1.0], 8000, seed=1, epoch=1)
+
+
+def sir2_tree(root: Path, size: int = 40) -> dict[str, int]:
+    """SIR^2 as distributed: two scene-folder subsets and the Postcard file names.
+    Returns how many pairs each subset holds."""
+    n = 0
+
+    def triple(folder: Path, name=lambda c: f"{c}.jpg"):
+        nonlocal n
+        for k, c in enumerate("mgr"):
+            _save(folder / name(c), _image(100 + 3 * n + k, size, size))
+        n += 1
+
+    for scene in (1, 2):
+        for kind in ("Focus", "Thick"):
+            triple(root / "SolidObjectDataset" / str(scene) / kind / "3")
+    for scene in (1, 2, 3):
+        triple(root / "Wildscene" / f"withgt_{scene}")
+    for kind in ("Focus", "Thick"):
+        for k in (3, 11):
+            triple(root / "Postcard Dataset" / kind / "07" / str(k), lambda c, k=k: f"07-2-{c}-{k}.png")
+    _save(root / "Postcard Dataset" / "Focus" / "07" / "3" / "07-5-m-3.png", _image(1))  # no g: no pair
+    return {"SolidObjectDataset": 4, "Wildscene": 3, "Postcard Dataset": 4}
+
+
+def test_sir2_as_distributed_is_pairs_with_subsets(tmp_path):
+    counts = sir2_tree(tmp_path / "SIR2")
+    pairs = find_pairs(tmp_path / "SIR2")
+    assert {s: sum(p.subset == s for p in pairs) for s in counts} == counts and len(pairs) == 11
+    for p in pairs:
+        assert p.image.stem.replace("-m-", "-g-") == p.truth.stem.replace("-m-", "-g-") or \
+            (p.image.stem, p.truth.stem) == ("m", "g")
+        assert p.reflection is not None and p.image.parent == p.truth.parent == p.reflection.parent
+        assert "-r-" in p.reflection.stem or p.reflection.stem == "r"
+    postcard = [p for p in pairs if p.subset == "Postcard Dataset"]
+    assert {(p.image.name, p.truth.name) for p in postcard} == {
+        ("07-2-m-3.png", "07-2-g-3.png"), ("07-2-m-11.png", "07-2-g-11.png")}
+    # declare train reads the same layout, as pairs (with reflections), never as sequences
+    for root in (tmp_path / "SIR2", tmp_path / "SIR2" / "Wildscene"):
+        data = open_dataset(root, crop=32, seed=0, augment=False, synthetic_length=1)
+        assert isinstance(data, PairFolder)
+        assert bool(data[0]["r_valid"][1])
+    assert len(open_dataset(tmp_path / "SIR2" / "Wildscene", 32, 0, False, 1)) == 3
+
+
+def test_a_folder_of_benchmarks_names_each_as_a_subset(tmp_path):
+    for name in ("real20", "nature20"):
+        for i in range(2):
+            _save(tmp_path / "sets" / name / "blended" / f"{i}.jpg", _image(i))
+            _save(tmp_path / "sets" / name / "transmission_layer" / f"{i}.jpg", _image(i + 9))
+    pairs = find_pairs(tmp_path / "sets")
+    assert [p.subset for p in pairs] == ["nature20"] * 2 + ["real20"] * 2
+    assert find_pairs(tmp_path / "sets" / "real20")[0].subset == ""

@@ -47,3 +47,57 @@ def test_ssim_matches_scikit_image():
                                     sigma=1.5, use_sample_covariance=False)
         assert ssim(est, truth) == pytest.approx(ref, abs=1e-3)
     assert ssim(truth, truth) == pytest.approx(1.0)
+
+
+def test_paper_ssim_is_the_sirr_papers_evaluation_code():
+    """ERRNet's util/index.py: scikit-image's default SSIM per channel of 8-bit images."""
+    from skimage.metrics import structural_similarity
+
+    truth = real_array(size=(96, 64))
+    rng = np.random.default_rng(1)
+    est = np.clip(truth / 255.0 + rng.normal(0, 0.05, truth.shape), 0, 1)
+    est8 = np.round(est * 255).astype(np.uint8)
+    ref = np.mean([structural_similarity(est8[..., c], truth[..., c], data_range=255) for c in range(3)])
+    assert ssim(est, truth / 255.0, "paper") == pytest.approx(ref, abs=1e-5)
+
+
+def test_ssim_over_strips_equals_one_pass(monkeypatch):
+    import declare.metrics as metrics
+
+    rng = np.random.default_rng(2)
+    truth = rng.random((70, 50, 3))
+    est = np.clip(truth + rng.normal(0, 0.1, truth.shape), 0, 1)
+    whole = ssim(est, truth)
+    monkeypatch.setattr(metrics, "STRIP_ROWS", 7)
+    assert ssim(est, truth) == pytest.approx(whole, abs=1e-6)
+
+
+def test_scoring_an_8_megapixel_photo_stays_small():
+    """The metrics allocate a few strips, not copies of the photo per window."""
+    import tracemalloc
+
+    rng = np.random.default_rng(3)
+    truth = rng.random((2448, 3264, 3), dtype=np.float32)  # 8 MP, 96 MB
+    est = truth * np.float32(0.9)
+    for metric in (psnr, ssim, lmse):
+        tracemalloc.start()
+        metric(est, truth)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < 150 * 2 ** 20, (metric.__name__, peak / 2 ** 20)
+
+
+def test_lmse_matches_the_window_by_window_definition_on_odd_sizes():
+    rng = np.random.default_rng(4)
+    truth, est = rng.random((47, 33, 3)), rng.random((47, 33, 3))
+    scores = []
+    for c in range(3):
+        num = den = 0.0
+        for i in range(0, 47 - 20 + 1, 10):
+            for j in range(0, 33 - 20 + 1, 10):
+                t, e = truth[i:i + 20, j:j + 20, c], est[i:i + 20, j:j + 20, c]
+                a = (t * e).sum() / (e * e).sum()
+                num += ((t - a * e) ** 2).sum()
+                den += (t * t).sum()
+        scores.append(num / den)
+    assert lmse(est, truth) == pytest.approx(np.mean(scores), rel=1e-5)

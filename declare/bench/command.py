@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from declare.bench.methods import BASELINES
+from declare.bench.published import SOURCE
+from declare.metrics import SSIM_KINDS
 from declare.tiling import OVERLAP, TILE
 
 SPEED_COLUMNS = [("method", "method"), ("device", "device"), ("precision", "prec"),
@@ -74,7 +76,7 @@ def speed(models, presets, baselines, sizes, devices, precisions, tile, repeats,
 
     from declare.bench import report
     from declare.bench.methods import MethodError, baseline_method, model_method, unique_labels
-    from declare.bench.speed import flops_per_megapixel, matmul_rate, measure
+    from declare.bench.speed import flops_per_megapixel, matmul_rates, measure, tf32_state
 
     specs = list(models) + [f"preset:{p}" for p in presets] or [_default_model_spec()]
     labels = unique_labels(specs)
@@ -94,17 +96,20 @@ def speed(models, presets, baselines, sizes, devices, precisions, tile, repeats,
             _note(f"skipped {name}: {exc}")
     if not methods:
         raise click.ClickException("nothing could be timed")
-    rates = {d: matmul_rate(d) for d in {m.device for m in methods}}
+    rates = matmul_rates(methods)
     rows = []
     steps = [(m, mp) for m in methods for mp in sizes]
     for method, mp in tqdm(steps, unit="run", leave=False, disable=not sys.stderr.isatty()):
         flops = flops_per_megapixel(method) if method.session is not None else None
-        rows.append(measure(method, mp, repeats, warmup, flops, rates[method.device]).as_dict())
-    header = {"matmul_gflops": {d: r / 1e9 for d, r in rates.items()}, "repeats": repeats,
-              "warmup": warmup, "tile": tile}
+        rate = rates.get((method.device, method.precision))
+        rows.append(measure(method, mp, repeats, warmup, flops, rate).as_dict())
+    header = {"matmul_gflops": {f"{d} {p}": r / 1e9 for (d, p), r in rates.items()}, "tf32": tf32_state(),
+              "repeats": repeats, "warmup": warmup, "tile": tile}
     _emit({**header, "rows": rows}, rows, SPEED_COLUMNS, json_path, csv_path)
     if json_path != "-" and csv_path != "-":
-        click.echo("matmul rate: " + ", ".join(f"{d} {r / 1e9:.0f} GFLOP/s" for d, r in rates.items()))
+        click.echo("matmul rate (the 'of matmul' reference, same device and precision): "
+                   + ", ".join(f"{d} {p} {r / 1e9:.0f} GFLOP/s" for (d, p), r in rates.items())
+                   + ("" if header["tf32"] is None else f"; CUDA fp32 with TF32 {'on' if header['tf32'] else 'off'}"))
     if plot_path:
         summary = [{**r, "dataset": f"{r['megapixels']} MP"} for r in rows]
         _plot(report, Path(plot_path), summary, [("mp_per_s", "megapixels / s"), ("peak_mb", "peak MB")],
@@ -113,69 +118,140 @@ def speed(models, presets, baselines, sizes, devices, precisions, tile, repeats,
 
 @bench.command()
 @click.option("--data", "folders", multiple=True, required=True, metavar="DIR",
-              help="Benchmark folder: pairs (Real20, Nature, SIR^2, CEILNet layouts) or sequences (repeatable).")
+              help="Benchmark folder (repeatable): pairs in the Real20, Nature, SIR^2 or CEILNet "
+                   "layouts, at any depth (first-level folders are subsets), or sequences.")
 @click.option("--model", "models", multiple=True, metavar="NAME|PATH",
               help="Model to score (repeatable). Default: the installed default model.")
 @click.option("--baseline", "baselines", multiple=True, type=click.Choice(BASELINES[1:]),
               help="Also score a classic method (repeatable). The identity baseline is always shown.")
+@click.option("--published", is_flag=True,
+              help="Also show the figures the paper's Table 1 publishes for a recognised benchmark "
+                   "(Real20, Nature, SIR^2 and its subsets, Seq1K), marked [published]: not measured here.")
+@click.option("--ssim", "ssim_kind", type=click.Choice(SSIM_KINDS), default="gaussian", show_default=True,
+              help="gaussian: 11x11 Gaussian window (Wang et al.). paper: as the SIRR papers' "
+                   "evaluation code (ERRNet's), 7x7 uniform window on 8-bit images.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True)
 @click.option("--tile", type=click.IntRange(0), default=TILE, show_default=True,
               help="Tile side, as in 'declare clean'.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="At most N images per folder.")
 @click.option("--per-image", is_flag=True, help="Print every image's scores, not only the means.")
 @output_options
-def quality(folders, models, baselines, device, tile, limit, per_image, json_path, csv_path,
-            plot_path) -> None:
-    """PSNR, SSIM and LMSE against ground truth, per image and per dataset."""
+def quality(folders, models, baselines, published, ssim_kind, device, tile, limit, per_image,
+            json_path, csv_path, plot_path) -> None:
+    """PSNR, SSIM and LMSE against ground truth, per image, subset and dataset.
+
+    One image at a time; with --json FILE the results so far are written after
+    every image, so an interrupted run keeps what it measured.
+    """
     from tqdm import tqdm
 
     from declare.bench import report
-    from declare.bench.methods import MethodError, baseline_method, model_method, unique_labels
-    from declare.bench.quality import evaluate, pairs_in, summarise
-    from declare.data.datasets import DataError
+    from declare.bench.quality import evaluate, summarise
 
-    methods = [baseline_method("identity")]
-    specs = list(models) or [_default_model_spec(trained=True)]
-    labels = unique_labels([s for s in specs if s])
-    for spec in specs:
-        if spec is None:
-            _note("no trained model is installed; scoring baselines only (give --model PATH)")
-            continue
-        try:
-            methods.append(model_method(spec, device, None, tile, OVERLAP, labels[spec]))
-        except MethodError as exc:
-            raise click.ClickException(str(exc)) from None
-    for name in baselines:
-        try:
-            methods.append(baseline_method(name))
-        except MethodError as exc:
-            raise click.ClickException(str(exc)) from None
+    datasets = _benchmark_folders(folders, limit)
+    methods = _quality_methods(models, baselines, device, tile)
     rows, failed = [], 0
-    for folder in folders:
-        try:
-            pairs = pairs_in(Path(folder))[:limit]
-        except DataError as exc:
-            click.echo(f"declare: error: {exc}", err=True)
-            failed += 1
-            continue
 
-        def on_error(where, message):
-            nonlocal failed
-            failed += 1
-            click.echo(f"declare: error: {where}: {message}", err=True)
+    def on_error(where, message):
+        nonlocal failed
+        failed += 1
+        tqdm.write(f"declare: error: {where}: {message}", file=sys.stderr)
 
-        bar = lambda items: tqdm(items, unit="image", leave=False, disable=not sys.stderr.isatty())
-        rows += [r.as_dict() for r in evaluate(Path(folder).name, pairs, methods, on_error, bar)]
+    total = sum(len(pairs) for _, pairs in datasets) * len(methods)
+    bar = tqdm(total=total, unit="run", leave=False, disable=not sys.stderr.isatty(),
+               desc="images x methods")
+
+    def on_step(image, method):
+        bar.set_postfix_str(f"{image} {method}", refresh=False)
+        bar.update()
+
+    header = {"ssim": ssim_kind, "methods": [m.name for m in methods]}
+    try:
+        for name, pairs in datasets:
+            for image_rows in evaluate(name, pairs, methods, ssim_kind, on_error, on_step):
+                rows += [r.as_dict() for r in image_rows]
+                if json_path and json_path != "-":
+                    report.write_json(Path(json_path), {**header, "complete": False,
+                                                        "summary": summarise(rows), "images": rows})
+    except KeyboardInterrupt:
+        bar.close()
+        kept = f"; {len(rows)} scores so far are in {json_path}" if json_path and json_path != "-" else ""
+        click.echo(f"declare bench: interrupted{kept}", err=True)
+        sys.exit(130)
+    finally:
+        bar.close()
     summary = summarise(rows)
-    document = {"summary": summary, "images": rows}
+    shown = _with_published(summary, datasets) if published else summary
+    document = {**header, "complete": True, "summary": shown, "images": rows}
     if per_image and json_path != "-" and csv_path != "-":
         click.echo(report.table(rows, IMAGE_COLUMNS) + "\n")
-    _emit(document, rows, QUALITY_COLUMNS, json_path, csv_path, shown=summary)
+    _emit(document, rows, QUALITY_COLUMNS, json_path, csv_path, shown=shown)
+    if published and "-" not in (json_path, csv_path) and len(shown) > len(summary):
+        click.echo(f"[published]: as printed in {SOURCE}, not measured here; their SSIM is "
+                   "ERRNet's evaluation code (--ssim paper is the same formula).")
     if plot_path and summary:
         _plot(report, Path(plot_path), summary,
               [("psnr", "PSNR (dB), higher is better"), ("ssim", "SSIM, higher is better"),
                ("lmse", "LMSE, lower is better")], "declare bench quality")
     sys.exit(1 if failed else 0)
+
+
+def _benchmark_folders(folders, limit) -> list[tuple[str, list]]:
+    """(name, pairs) of every --data folder, all checked before any work: a
+    missing or empty one is one error line and exit 2."""
+    from declare.bench.quality import pairs_in
+    from declare.data.datasets import DataError
+
+    datasets = []
+    for folder in folders:
+        try:
+            pairs = pairs_in(Path(folder))[:limit]
+        except DataError as exc:
+            click.echo(f"declare: error: {exc}", err=True)
+            sys.exit(2)
+        datasets.append((Path(folder).resolve().name, pairs))
+    return datasets
+
+
+def _quality_methods(models, baselines, device, tile) -> list:
+    from declare.bench.methods import MethodError, baseline_method, model_method, unique_labels
+
+    methods = [baseline_method("identity")]
+    specs = list(models) or [_default_model_spec(trained=True)]
+    labels = unique_labels([s for s in specs if s])
+    try:
+        for spec in specs:
+            if spec is None:
+                _note("no trained model is installed; scoring baselines only (give --model PATH)")
+                continue
+            methods.append(model_method(spec, device, None, tile, OVERLAP, labels[spec]))
+        methods += [baseline_method(name) for name in baselines]
+    except MethodError as exc:
+        raise click.ClickException(str(exc)) from None
+    return methods
+
+
+def _with_published(summary: list[dict], datasets) -> list[dict]:
+    """The summary with Table 1's rows after each recognised dataset or subset."""
+    from declare.bench.published import published_rows
+
+    subsets = {name: list(dict.fromkeys(p.subset for p in pairs)) for name, pairs in datasets}
+    out, done = [], set()
+    for i, row in enumerate(summary):
+        out.append(row)
+        label = row["dataset"]
+        last = i + 1 == len(summary) or summary[i + 1]["dataset"] != label
+        if not last or label in done:
+            continue
+        done.add(label)
+        dataset, _, subset = label.partition("/")
+        names = [subset] if subset else [dataset] + (subsets[dataset] if len(subsets[dataset]) == 1 else [])
+        for name in names:
+            extra = published_rows(label, name)
+            if extra:
+                out += extra
+                break
+    return out
 
 
 def _default_model_spec(trained: bool = False) -> str | None:

@@ -1,9 +1,11 @@
-"""Quality against ground truth, per image and per dataset (the paper's Table 1).
+"""Quality against ground truth, per image, per subset and per dataset (the paper's Table 1).
 
 A dataset is a folder of input/ground-truth pairs in any layout ``declare
-train`` accepts (Real20, Nature, SIR^2, CEILNet) or of multi-view sequences
-(the centre view is the input). Every method sees the same images; the
-identity baseline is always among them.
+train`` accepts (Real20, Nature, SIR^2 as distributed, CEILNet; at any depth,
+the first level of folders naming subsets) or of multi-view sequences (the
+centre view is the input). Every method sees the same images, one image at a
+time, so memory stays that of one photo and one method; the identity
+baseline is always among them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -24,6 +26,7 @@ METRICS = ("psnr", "ssim", "lmse")
 @dataclass
 class QualityRow:
     dataset: str
+    subset: str
     image: str
     method: str
     psnr: float
@@ -35,50 +38,72 @@ class QualityRow:
         return asdict(self)
 
 
-def pairs_in(folder: Path) -> list[tuple[Path, Path]]:
-    """(input, ground truth) paths of a benchmark folder; DataError if it has none."""
-    from declare.data.datasets import DataError, _sequence_dirs, find_pairs, find_sequence
+def pairs_in(folder: Path) -> list:
+    """The benchmark's pairs (``declare.data.datasets.Pair``); DataError if it has none."""
+    from declare.data.datasets import DataError, Pair, _sequence_dirs, find_pairs, find_sequence
 
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder")
-    pairs = [(p, g) for p, g, _ in find_pairs(folder)]
+    pairs = find_pairs(folder)
     if not pairs:
         seqs = [s for s in (find_sequence(d) for d in _sequence_dirs(folder)) if s]
-        pairs = [(views[1], gt) for views, gt in seqs]
+        pairs = [Pair(views[1], gt) for views, gt in seqs]
     if not pairs:
         raise DataError(f"{folder}: no input/ground-truth pairs or sequences "
                         "(see the README's dataset layouts)")
     return pairs
 
 
-def evaluate(dataset: str, pairs: list[tuple[Path, Path]], methods: list[Method],
-             on_error=None, progress=None) -> Iterator[QualityRow]:
-    """One row per (image, method); an unreadable or mismatched pair is reported and skipped."""
+def evaluate(dataset: str, pairs: list, methods: list[Method], ssim_kind: str = "gaussian",
+             on_error: Callable[[str, str], None] | None = None,
+             on_step: Callable[[str, str], None] | None = None) -> Iterator[list[QualityRow]]:
+    """Each image's rows, one per method, as soon as they are scored; an
+    unreadable or mismatched pair is reported and skipped."""
     from declare.images import ImageError, read_photo
 
-    for image, truth in (progress(pairs) if progress else pairs):
+    for pair in pairs:
         try:
-            x, gt = read_photo(image).pixels, read_photo(truth).pixels
+            x, gt = read_photo(pair.image).pixels, read_photo(pair.truth).pixels
             if x.shape != gt.shape:
                 raise ImageError(f"{x.shape[1]}x{x.shape[0]} input but "
-                                 f"{gt.shape[1]}x{gt.shape[0]} ground truth {truth.name}")
+                                 f"{gt.shape[1]}x{gt.shape[0]} ground truth {pair.truth.name}")
         except ImageError as exc:
             if on_error:
-                on_error(str(image), str(exc))
+                on_error(str(pair.image), str(exc))
+            for method in methods:
+                if on_step:
+                    on_step(pair.image.name, method.name)
             continue
+        rows = []
         for method in methods:
             start = time.perf_counter()
             out = np.asarray(method.run(x), np.float32)
             seconds = time.perf_counter() - start
-            yield QualityRow(dataset, image.name, method.name, psnr(out, gt), ssim(out, gt),
-                             lmse(out, gt), seconds)
+            rows.append(QualityRow(dataset, pair.subset, pair.image.name, method.name, psnr(out, gt),
+                                   ssim(out, gt, ssim_kind), lmse(out, gt), seconds))
+            del out
+            if on_step:
+                on_step(pair.image.name, method.name)
+        yield rows
 
 
 def summarise(rows: list[dict]) -> list[dict]:
-    """Mean of each metric per (dataset, method), in the order they first appear."""
+    """Mean of each metric per (dataset, method); after each dataset, per
+    (subset, method) where it has two or more subsets. Order of first appearance."""
     groups: dict[tuple[str, str], list[dict]] = {}
-    for r in rows:
-        groups.setdefault((r["dataset"], r["method"]), []).append(r)
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        mine = [r for r in rows if r["dataset"] == dataset]
+        subsets = list(dict.fromkeys(r["subset"] for r in mine))
+        for r in mine:
+            groups.setdefault((dataset, r["method"]), []).append(r)
+        for subset in subsets if len(subsets) > 1 else []:
+            for r in mine:
+                if r["subset"] == subset:
+                    groups.setdefault((subset_label(dataset, subset), r["method"]), []).append(r)
     return [{"dataset": d, "method": m, "images": len(g),
              **{k: float(np.mean([r[k] for r in g])) for k in (*METRICS, "seconds")}}
             for (d, m), g in groups.items()]
+
+
+def subset_label(dataset: str, subset: str) -> str:
+    return f"{dataset}/{subset or '.'}"

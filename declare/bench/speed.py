@@ -7,7 +7,8 @@ Peak memory is the process's resident set size sampled while the size runs
 own counter on a 512x512 input, scaled per megapixel (the networks are fully
 convolutional). The share of the machine divides the FLOPs a photo really
 took (counted on the first warm-up run: tile overlaps and the tiling's
-statistics pass included) per second by a large matmul's measured rate.
+statistics pass included) per second by a large matmul's measured rate at
+the same precision on the same device ("share of the machine's peak").
 """
 
 from __future__ import annotations
@@ -107,21 +108,44 @@ def _counted(work) -> int:
     return counter.get_total_flops()
 
 
-def matmul_rate(device: str = "cpu", n: int = 2048, repeats: int = 10) -> float:
-    """This machine's float32 matmul rate in FLOP/s: the best of ``repeats``, since
-    what it can reach is the reference (a median on a shared machine fell
-    below what the network itself achieved)."""
+PRECISION_DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
+
+
+def matmul_rate(device: str = "cpu", precision: str = "fp32", n: int = 2048, repeats: int = 10) -> float:
+    """This machine's matmul rate in FLOP/s at one precision: the best of
+    ``repeats``, since what it can reach is the reference (a median on a shared
+    machine fell below what the network itself achieved). On CUDA, fp32 uses
+    TF32 exactly when cuDNN's convolutions do, so the network and its
+    reference run the same arithmetic."""
     dev = torch.device(device)
-    a, b = torch.rand(n, n, device=dev), torch.rand(n, n, device=dev)
-    a @ b
-    times = []
-    for _ in range(repeats):
-        _sync(device)
-        start = time.perf_counter()
+    dtype = PRECISION_DTYPES[precision]
+    a, b = torch.rand(n, n, device=dev, dtype=dtype), torch.rand(n, n, device=dev, dtype=dtype)
+    tf32 = torch.backends.cuda.matmul.allow_tf32
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32
+    try:
         a @ b
-        _sync(device)
-        times.append(time.perf_counter() - start)
+        times = []
+        for _ in range(repeats):
+            _sync(device)
+            start = time.perf_counter()
+            a @ b
+            _sync(device)
+            times.append(time.perf_counter() - start)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = tf32
     return 2 * n ** 3 / min(times)
+
+
+def matmul_rates(methods: list[Method]) -> dict[tuple[str, str], float]:
+    """The matmul rate each method is compared with: same device, same precision."""
+    keys = dict.fromkeys((m.device, m.precision) for m in methods if m.session is not None)
+    return {key: matmul_rate(*key) for key in keys}
+
+
+def tf32_state() -> bool | None:
+    """Whether CUDA fp32 convolutions (and so their matmul reference) use TF32."""
+    return bool(torch.backends.cudnn.allow_tf32) if torch.cuda.is_available() else None
 
 
 def _sync(device: str) -> None:
