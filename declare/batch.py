@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,17 +42,24 @@ def _folder_images(folder: Path, recursive: bool) -> list[Path]:
                   and not _is_result(p) and not p.name.startswith("."))
 
 
-def expand_inputs(args: list[str], recursive: bool, unique: bool = True
+def _inside(path: Path, folder: Path | None) -> bool:
+    return folder is not None and path.resolve().is_relative_to(folder)
+
+
+def expand_inputs(args: list[str], recursive: bool, unique: bool = True, exclude: Path | None = None
                   ) -> list[tuple[Path, Path | None, str | None]]:
     """Expand arguments to (file, the folder it came from or None, error) triples.
 
     ``unique`` drops repeats of a file (a burst may name one file three times).
+    Folders and globs never yield files under ``exclude`` (the run's own output
+    folder, which may sit inside an input folder).
     """
+    exclude = exclude.resolve() if exclude is not None else None
     found: list[tuple[Path, Path | None, str | None]] = []
     for arg in args:
         path = Path(arg).expanduser()
         if path.is_dir():
-            files = _folder_images(path, recursive)
+            files = [f for f in _folder_images(path, recursive) if not _inside(f, exclude)]
             if not files:
                 found.append((path, None, "folder holds no JPEG, PNG, TIFF or WebP images"
                               + ("" if recursive else " (use -r to look in subfolders)")))
@@ -60,7 +68,7 @@ def expand_inputs(args: list[str], recursive: bool, unique: bool = True
             found.append((path, None, None))
         elif glob.has_magic(arg):
             matches = sorted(Path(m) for m in glob.glob(os.path.expanduser(arg), recursive=recursive))
-            matches = [m for m in matches if m.is_file() and not _is_result(m)]
+            matches = [m for m in matches if m.is_file() and not _is_result(m) and not _inside(m, exclude)]
             found += [(m, None, None) for m in matches] or [(path, None, "no files match")]
         else:
             found.append((path, None, "no such file or folder"))
@@ -77,23 +85,49 @@ def expand_inputs(args: list[str], recursive: bool, unique: bool = True
 
 def plan_jobs(args: list[str], output: str | None, recursive: bool, overwrite: bool,
               skip_existing: bool, reflection: bool) -> list[Job]:
-    items = expand_inputs(args, recursive)
+    """Every input's job, with its outputs checked before any photo is computed:
+    extension, a writable destination, no output shared by two inputs."""
+    out_dir = Path(output) if output and not _names_a_file(output) else None
+    items = expand_inputs(args, recursive, exclude=out_dir)
     runnable = [i for i in items if i[2] is None]
-    single_file_out = (output is not None and len(items) == 1 and len(runnable) == 1
-                       and not output.endswith(("/", os.sep)) and not Path(output).is_dir())
-    jobs = []
+    single_file_out = output is not None and out_dir is None and len(items) == 1 and len(runnable) == 1
+    if output is not None and out_dir is None and not single_file_out:
+        out_dir = Path(output)  # a file name for several inputs: treated as the folder it names
+    jobs, probed = [], {}
     inputs = {p.resolve() for p, _, _ in runnable}
     for path, root, error in items:
         job = Job(path, error=error)
         if error is None:
-            job.output = (Path(output) if single_file_out
-                          else _output_for(path, root, Path(output) if output else None))
+            job.output = Path(output) if single_file_out else _output_for(path, root, out_dir)
             if reflection:
                 job.reflection = job.output.with_name(
                     job.output.stem + REFLECTION_SUFFIX + job.output.suffix)
-            job.error, job.skip = _check_outputs(job, inputs, overwrite, skip_existing)
+            job.error, job.skip = _check_outputs(job, inputs, overwrite, skip_existing, probed)
         jobs.append(job)
+    _refuse_shared_outputs(jobs)
     return jobs
+
+
+def _names_a_file(output: str) -> bool:
+    """``-o x.jpg`` names a file; ``-o cleaned``, ``-o cleaned/`` and an existing folder name folders."""
+    path = Path(output)
+    return not output.endswith(("/", os.sep)) and not path.is_dir() and path.suffix != ""
+
+
+def _refuse_shared_outputs(jobs: list[Job]) -> None:
+    """Two inputs that would write one file (c1/a.jpg and c2/a.jpg into -o out/) both fail."""
+    owners: dict[Path, list[Job]] = {}
+    for job in jobs:
+        if job.output is not None and job.error is None:
+            for target in (job.output, job.reflection):
+                if target is not None:
+                    owners.setdefault(target.resolve(), []).append(job)
+    for target, claimants in owners.items():
+        for job in claimants if len(claimants) > 1 else []:
+            others = " and ".join(str(o.input) for o in claimants if o is not job)
+            job.error = (f"{others} would write the same {target}; give them separate "
+                         "-o folders, or leave out -o to write each beside its input")
+            job.skip = False
 
 
 def _output_for(path: Path, root: Path | None, out_dir: Path | None) -> Path:
@@ -104,15 +138,41 @@ def _output_for(path: Path, root: Path | None, out_dir: Path | None) -> Path:
     return out_dir / rel / (path.stem + suffix)
 
 
-def _check_outputs(job: Job, inputs: set[Path], overwrite: bool, skip_existing: bool
-                   ) -> tuple[str | None, bool]:
+def _check_outputs(job: Job, inputs: set[Path], overwrite: bool, skip_existing: bool,
+                   probed: dict[Path, str | None]) -> tuple[str | None, bool]:
+    """(error, skip). A photo is done only when all its outputs exist, so
+    --skip-existing completes one that was interrupted between two of them."""
     targets = [t for t in (job.output, job.reflection) if t is not None]
     for target in targets:
         if target.resolve() in inputs:
             return f"output {target} is an input; declare never overwrites its inputs", False
+    if EXTENSIONS.get(job.output.suffix.lower()) is None:
+        return (f"cannot write {job.output.suffix or 'files without an extension'}; "
+                f"use one of {', '.join(sorted(EXTENSIONS))}"), False
     existing = [t for t in targets if t.exists()]
-    if existing and skip_existing and job.output.exists():
+    if skip_existing and len(existing) == len(targets):
         return None, True
-    if existing and not overwrite:
+    if existing and not overwrite and not skip_existing:
         return f"{existing[0]} exists (use --overwrite to replace it, --skip-existing to skip)", False
-    return None, False
+    return _unwritable(job.output.parent, probed), False
+
+
+def _unwritable(folder: Path, probed: dict[Path, str | None]) -> str | None:
+    """Why nothing can be written in ``folder`` (created later if missing), or None.
+    Probed by writing, since permissions alone do not tell (root, read-only mounts)."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    key = existing.resolve()
+    if key not in probed:
+        if not existing.is_dir():
+            probed[key] = f"cannot create folder {folder}: {existing} is not a folder"
+        else:
+            try:
+                fd, probe = tempfile.mkstemp(prefix=".declare-probe-", dir=existing)
+                os.close(fd)
+                os.unlink(probe)
+                probed[key] = None
+            except OSError as exc:
+                probed[key] = f"cannot write in {existing}: {exc.strerror or exc}"
+    return probed[key]

@@ -82,7 +82,16 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu"
     except (KeyError, ValueError, TypeError) as exc:
         raise CheckpointError(f"{path}: bad model config in header ({exc})") from None
     model = ARCHITECTURES[meta["arch"]](config)
-    state = load_file(str(path), device="cpu")
+    try:
+        state = load_file(str(path), device="cpu")
+    except Exception as exc:  # safetensors raises its own error types for cut or corrupt files
+        raise CheckpointError(f"{path}: damaged checkpoint, its tensors cannot be read "
+                              f"({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}); "
+                              "download or copy it again") from None
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise CheckpointError(f"{path}: damaged checkpoint, {len(bad)} tensors hold NaN or Inf "
+                              f"(first: {bad[0]}); download or copy it again")
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

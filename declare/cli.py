@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from declare import __version__
-from declare.tiling import OVERLAP, TILE
+from declare.tiling import OVERLAP, TILE, tile_problem
 
 
 class DefaultGroup(click.Group):
@@ -26,6 +26,29 @@ class DefaultGroup(click.Group):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        """Click's errors in our one-line style (``declare: error: ...``), like every other error."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.ClickException as exc:
+            hint = " (see --help)" if isinstance(exc, click.UsageError) else ""
+            click.echo(f"declare: error: {exc.format_message()}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("declare: interrupted", err=True)
+            sys.exit(130)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The photo command's options first: they are what most people came for."""
+        command = self.commands[self.default_command]
+        options = [p for p in command.get_params(ctx)
+                   if isinstance(p, click.Option) and "--help" not in p.opts]
+        with formatter.section("Photo options"):
+            formatter.write_dl([r for r in (p.get_help_record(ctx) for p in options) if r])
+        super().format_options(ctx, formatter)
+
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         formatter.write_usage(ctx.command_path, "[OPTIONS] PHOTOS...")
         formatter.write_usage(ctx.command_path, "COMMAND [ARGS]...", prefix="   or: ")
@@ -37,11 +60,13 @@ def main() -> None:
     """Remove reflections from photos taken through glass.
 
     \b
-      declare photo.jpg -o clean.jpg      one photo
-      declare shots/ -o cleaned/          a folder (-r for subfolders)
-      declare --burst a.jpg b.jpg c.jpg   three views: cleans b.jpg
+      declare-photo photo.jpg -o clean.jpg      one photo
+      declare-photo shots/ -o cleaned/ -r       a folder, with subfolders
+      declare-photo 'trip/*.jpg' --skip-existing   resume a batch
+      declare-photo --burst a.jpg b.jpg c.jpg   three views: cleans b.jpg
 
-    The options of the photo command are listed by 'declare clean --help'.
+    (In bash, zsh and ksh 'declare' is a shell builtin: use declare-photo or
+    python -m declare there; 'declare' works from fish, dash and programs.)
     """
 
 
@@ -82,8 +107,8 @@ def clean(photos, output, recursive, overwrite, skip_existing, model, burst, dev
 
     if overwrite and skip_existing:
         raise click.UsageError("--overwrite and --skip-existing contradict each other")
-    if tile and tile_overlap >= tile:
-        raise click.UsageError(f"--tile-overlap ({tile_overlap}) must be smaller than --tile ({tile})")
+    if tile_problem(tile, tile_overlap):
+        raise click.UsageError(tile_problem(tile, tile_overlap))
     opts = Options(output=output, recursive=recursive, overwrite=overwrite,
                    skip_existing=skip_existing, model=model, device=device, half=half,
                    tile=tile, overlap=tile_overlap, strength=strength,
@@ -128,13 +153,16 @@ def models_list() -> None:
     if not registry.MODELS:
         click.echo("no models are registered yet; use --model PATH with a checkpoint of your own")
         return
-    click.echo(f"{'name':<20} {'arch':<8} {'preset':<7} {'size':>9}  {'status':<10} licence  description")
+    rows = [("name", "arch", "preset", "size", "status", "licence", "description")]
     for name, e in sorted(registry.MODELS.items()):
         status = ("bundled" if bundled_path(e) else "cached" if cached_path(e).is_file()
                   else "partial" if cached_path(e).with_name(e.filename + ".part").exists() else "-")
-        mark = "*" if name in (registry.DEFAULT_MODEL, registry.DEFAULT_BURST_MODEL) else " "
-        click.echo(f"{name + mark:<20} {e.arch:<8} {e.preset:<7} {e.size / 2**20:>7.1f} MB  "
-                   f"{status:<10} {e.licence:<8} {e.description}")
+        mark = "*" if name in (registry.DEFAULT_MODEL, registry.DEFAULT_BURST_MODEL) else ""
+        rows.append((name + mark, e.arch, e.preset, f"{e.size / 2**20:.1f} MB", status, e.licence, e.description))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:  # every column as wide as its widest cell; the description runs on
+        cells = [c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
+        click.echo("  ".join(cells + [r[-1]]))
     if registry.DEFAULT_MODEL or registry.DEFAULT_BURST_MODEL:
         click.echo("* a default: for one photo (student) or for --burst (teacher)")
 

@@ -11,14 +11,17 @@ import json
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
 
 from declare.batch import Job, expand_inputs, plan_jobs
 from declare.images import ImageError, Photo, format_for, read_photo, reflection_of, write_photo
-from declare.session import Session, SessionError
 from declare.tiling import OVERLAP, TILE
+
+if TYPE_CHECKING:  # torch loads only once there is a photo to clean (3 s on a laptop)
+    from declare.session import Session
 
 BURST_TOLERANCE = 16  # pixels of size difference a burst may have, removed by a centre crop
 
@@ -93,6 +96,8 @@ def run(args: list[str], opts: Options, burst: bool = False) -> int:
                 report.record(job, "skipped", 0.0)
         if not todo:
             return 1 if report.failed else 0
+        from declare.session import Session, SessionError
+
         try:
             session = Session.load(opts.model, opts.device, opts.half, burst)
         except SessionError as exc:
@@ -149,14 +154,22 @@ def _blend(result: np.ndarray, original: np.ndarray, opts: Options) -> np.ndarra
     return result
 
 
+def _finite(result: np.ndarray) -> np.ndarray:
+    """A result with NaN or Inf in it comes from damaged weights: never written."""
+    if not np.isfinite(result).all():
+        raise ImageError("the model returned NaN/Inf pixels (damaged weights?); nothing was written")
+    return result
+
+
 def _clean_one(session: Session, job: Job, opts: Options, report: Report, exporters: dict) -> None:
     from declare.plugins import PluginError
+    from declare.session import SessionError
 
     start = time.perf_counter()
     try:
         photo = read_photo(job.input)
-        result = session.clean(photo.pixels, opts.tile, opts.overlap,
-                               lambda boxes: report.progress(boxes, "tile"))
+        result = _finite(session.clean(photo.pixels, opts.tile, opts.overlap,
+                                       lambda boxes: report.progress(boxes, "tile")))
         notes = _write_results(job, photo, result, opts)
         notes += _export(job, photo.pixels, result, opts, exporters)
     except (ImageError, SessionError, PluginError) as exc:
@@ -206,6 +219,7 @@ def _burst_jobs(args: list[str], opts: Options, report: Report) -> list[Job] | N
 def _clean_burst(session: Session, args: list[str], job: Job, opts: Options, report: Report,
                  exporters: dict) -> None:
     from declare.plugins import PluginError
+    from declare.session import SessionError
 
     start = time.perf_counter()
     paths = [p for p, _, _ in expand_inputs(args, opts.recursive, unique=False)]
@@ -219,8 +233,8 @@ def _clean_burst(session: Session, args: list[str], job: Job, opts: Options, rep
         centre = photos[1].with_pixels(frames[1])
         if centre.alpha is not None:
             centre.alpha = _centre_crop(centre.alpha, frames[1].shape[:2])
-        result = session.clean_burst(frames, opts.tile, opts.overlap,
-                                     lambda boxes: report.progress(boxes, "tile"))
+        result = _finite(session.clean_burst(frames, opts.tile, opts.overlap,
+                                             lambda boxes: report.progress(boxes, "tile")))
         notes += _write_results(job, centre, result, opts)
         notes += _export(job, centre.pixels, result, opts, exporters)
     except (ImageError, SessionError, PluginError) as exc:

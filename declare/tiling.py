@@ -17,6 +17,20 @@ if TYPE_CHECKING:  # the layout and defaults are plain Python: the CLI imports t
 # The defaults of every command that tiles (clean, bench): 1024-px tiles keep
 # peak memory near 1-2 GB on the CPU; 64 px of cross-fade hides the seams.
 TILE, OVERLAP = 1024, 64
+# Smaller tiles leave the decoder's pyramid pooling (regions of up to 32 px)
+# fewer than four cells per tile and put most of each tile in its overlap:
+# --tile 8 took 120x as long as the default and gains no memory worth having.
+MIN_TILE = 128
+
+
+def tile_problem(tile: int, overlap: int) -> str | None:
+    """Why a --tile/--tile-overlap pair cannot work, or None (0 = the whole photo)."""
+    if tile and tile < MIN_TILE:
+        return (f"--tile {tile} is smaller than the network needs to see: tiles must be at least "
+                f"{MIN_TILE} px (its pyramid pooling spans regions of 32 px), or 0 for the whole photo")
+    if tile and overlap >= tile:
+        return f"--tile-overlap ({overlap}) must be smaller than --tile ({tile})"
+    return None
 
 
 def tile_layout(length: int, tile: int, overlap: int, multiple: int = 1) -> tuple[int, list[int]]:

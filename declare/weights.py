@@ -102,6 +102,9 @@ def fetch(entry: ModelEntry, progress: bool = True, timeout=TIMEOUT) -> Path:
     """The verified local file of ``entry``: bundled, cached, or downloaded now."""
     shipped = bundled_path(entry)
     if shipped is not None:
+        if not is_valid(entry, shipped):  # small: checking costs milliseconds
+            raise WeightsError(f"{shipped}: the model shipped with declare is damaged (its size or "
+                               f"sha256 is not the registered {entry.sha256[:12]}...); reinstall declare")
         return shipped
     path = cached_path(entry)
     if path.is_file():

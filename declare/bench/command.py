@@ -10,7 +10,7 @@ import click
 from declare.bench.methods import BASELINES
 from declare.bench.published import SOURCE
 from declare.metrics import SSIM_KINDS
-from declare.tiling import OVERLAP, TILE
+from declare.tiling import OVERLAP, TILE, tile_problem
 
 SPEED_COLUMNS = [("method", "method"), ("device", "device"), ("precision", "prec"),
                  ("megapixels", "MP", 2), ("size", "size"), ("seconds", "s/photo", 3),
@@ -31,6 +31,13 @@ def _floats(ctx, param, value: str) -> list[float]:
     if not sizes or min(sizes) <= 0:
         raise click.BadParameter("sizes must be positive")
     return sizes
+
+
+def _tile(ctx, param, value: int) -> int:
+    problem = tile_problem(value, OVERLAP)
+    if problem:
+        raise click.BadParameter(problem)
+    return value
 
 
 def output_options(func):
@@ -64,7 +71,7 @@ def bench() -> None:
               help="Device(s) to time on (repeatable). Default: auto.")
 @click.option("--precision", "precisions", multiple=True, type=click.Choice(["auto", "fp32", "fp16"]),
               help="Precision(s) (repeatable). Default: auto (fp16 on GPUs, fp32 on the CPU).")
-@click.option("--tile", type=click.IntRange(0), default=TILE, show_default=True,
+@click.option("--tile", type=click.IntRange(0), default=TILE, show_default=True, callback=_tile,
               help="Tile side, as in 'declare clean'.")
 @click.option("--repeats", type=click.IntRange(1), default=3, show_default=True, help="Timed runs per size.")
 @click.option("--warmup", type=click.IntRange(0), default=1, show_default=True, help="Untimed runs first.")
@@ -131,7 +138,7 @@ def speed(models, presets, baselines, sizes, devices, precisions, tile, repeats,
               help="gaussian: 11x11 Gaussian window (Wang et al.). paper: as the SIRR papers' "
                    "evaluation code (ERRNet's), 7x7 uniform window on 8-bit images.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True)
-@click.option("--tile", type=click.IntRange(0), default=TILE, show_default=True,
+@click.option("--tile", type=click.IntRange(0), default=TILE, show_default=True, callback=_tile,
               help="Tile side, as in 'declare clean'.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="At most N images per folder.")
 @click.option("--per-image", is_flag=True, help="Print every image's scores, not only the means.")
@@ -200,7 +207,7 @@ def _benchmark_folders(folders, limit) -> list[tuple[str, list]]:
     """(name, pairs) of every --data folder, all checked before any work: a
     missing or empty one is one error line and exit 2."""
     from declare.bench.quality import pairs_in
-    from declare.data.datasets import DataError
+    from declare.data.layouts import DataError
 
     datasets = []
     for folder in folders:

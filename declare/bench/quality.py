@@ -40,13 +40,13 @@ class QualityRow:
 
 def pairs_in(folder: Path) -> list:
     """The benchmark's pairs (``declare.data.datasets.Pair``); DataError if it has none."""
-    from declare.data.datasets import DataError, Pair, _sequence_dirs, find_pairs, find_sequence
+    from declare.data.layouts import DataError, Pair, find_pairs, find_sequence, sequence_dirs
 
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder")
     pairs = find_pairs(folder)
     if not pairs:
-        seqs = [s for s in (find_sequence(d) for d in _sequence_dirs(folder)) if s]
+        seqs = [s for s in (find_sequence(d) for d in sequence_dirs(folder)) if s]
         pairs = [Pair(views[1], gt) for views, gt in seqs]
     if not pairs:
         raise DataError(f"{folder}: no input/ground-truth pairs or sequences "

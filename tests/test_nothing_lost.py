@@ -1,0 +1,237 @@
+"""Nothing lost, nothing silently wrong: the defects a new user met, each pinned."""
+
+import json
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from declare.cli import main
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def _photo(path: Path, seed: int = 0, size=(96, 64)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture
+def student(checkpoints):
+    return checkpoints["student"]
+
+
+@pytest.fixture
+def counted_clean(monkeypatch):
+    """How many photos reached the network."""
+    from declare import session as session_module
+
+    calls, real = [], session_module.Session.clean
+
+    def clean(self, *args, **kwargs):
+        calls.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(session_module.Session, "clean", clean)
+    return calls
+
+
+@pytest.mark.parametrize("as_glob", [False, True])
+def test_two_inputs_never_write_one_output(tmp_path, student, monkeypatch, counted_clean, as_glob):
+    a, b = _photo(tmp_path / "c1" / "a.png", 1), _photo(tmp_path / "c2" / "a.png", 2)
+    _photo(tmp_path / "c1" / "other.png", 3)
+    monkeypatch.chdir(tmp_path)
+    inputs = ["c*/a.png"] if as_glob else ["c1/a.png", "c2/a.png"]
+    result = invoke(*inputs, "c1/other.png", "-o", "cout", "--model", student, "--json")
+    assert result.exit_code == 1
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 2 and all("would write the same" in e for e in errors)
+    assert "c2/a.png" in errors[0] and "c1/a.png" in errors[1]  # each line names the other input
+    assert sorted(p.name for p in (tmp_path / "cout").iterdir()) == ["other.png"]
+    assert len(counted_clean) == 1  # refused before any work
+
+
+def test_the_output_folder_is_never_taken_as_input(tmp_path, student):
+    shots = tmp_path / "shots"
+    for i in range(2):
+        _photo(shots / f"{i}.png", i)
+    first = invoke(shots, "-r", "-o", shots / "cleaned", "--model", student)
+    assert first.exit_code == 0, first.output
+    again = invoke(shots, "-r", "-o", shots / "cleaned", "--skip-existing", "--model", student, "--json")
+    assert again.exit_code == 0, again.output
+    records = [json.loads(line) for line in again.stdout.splitlines()]
+    assert [r["status"] for r in records] == ["skipped", "skipped"]
+    assert not (shots / "cleaned" / "cleaned").exists()
+    glob_run = invoke(str(shots / "**" / "*.png"), "-r", "-o", shots / "cleaned", "--skip-existing",
+                      "--model", student, "--json")
+    assert [json.loads(x)["status"] for x in glob_run.stdout.splitlines()] == ["skipped", "skipped"]
+
+
+def _nan_checkpoint(tmp_path, student) -> Path:
+    from safetensors.torch import load_file, save_file
+    from safetensors import safe_open
+
+    with safe_open(str(student), "pt") as f:
+        meta = f.metadata()
+    state = load_file(str(student))
+    key = next(k for k in state if k.endswith("weight"))
+    state[key] = state[key] * float("nan")
+    out = tmp_path / "nan.safetensors"
+    save_file(state, str(out), metadata=meta)
+    return out
+
+
+def test_nan_weights_are_refused_and_nothing_is_written(tmp_path, student):
+    src = _photo(tmp_path / "p.png")
+    good = tmp_path / "p.declare.png"
+    assert invoke(src, "--model", student).exit_code == 0
+    before = good.read_bytes()
+    result = invoke(src, "--model", _nan_checkpoint(tmp_path, student), "--overwrite")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "NaN or Inf" in result.stderr
+    assert good.read_bytes() == before  # --overwrite did not replace a good file with a bad one
+
+
+def test_a_result_with_nan_is_never_written(tmp_path, student, monkeypatch):
+    """Weights can be finite and still overflow to NaN: the result itself is checked."""
+    from declare import session as session_module
+
+    monkeypatch.setattr(session_module.Session, "clean", lambda self, pixels, *a, **k: pixels * np.nan)
+    src = _photo(tmp_path / "p.png")
+    result = invoke(src, "--model", student, "-o", tmp_path / "out.png")
+    assert result.exit_code == 1 and "NaN/Inf" in result.stderr
+    assert not (tmp_path / "out.png").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["p.png"]  # no temporary file left either
+
+
+def test_truncated_checkpoint_is_one_line_exit_2(tmp_path, student):
+    cut = tmp_path / "cut.safetensors"
+    data = Path(student).read_bytes()
+    (size,) = struct.unpack("<Q", data[:8])
+    cut.write_bytes(data[: 8 + size + (len(data) - 8 - size) // 2])
+    src = _photo(tmp_path / "p.png")
+    result = invoke(src, "--model", cut)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output and result.stderr.count("\n") == 1
+    assert "damaged checkpoint" in result.stderr
+
+
+def test_a_tampered_bundled_model_is_refused(tmp_path, monkeypatch):
+    from declare import weights
+
+    shipped = weights.PACKAGE_WEIGHTS / "small-fp16.safetensors"
+    fake = tmp_path / "weights"
+    fake.mkdir()
+    data = bytearray(shipped.read_bytes())
+    data[-100] ^= 0xFF  # one flipped byte in the tensors
+    (fake / "small-fp16.safetensors").write_bytes(bytes(data))
+    monkeypatch.setattr(weights, "PACKAGE_WEIGHTS", fake)
+    src = _photo(tmp_path / "p.png")
+    result = invoke(src, "-o", tmp_path / "out.png")
+    assert result.exit_code == 2 and "shipped with declare is damaged" in result.stderr
+    assert not (tmp_path / "out.png").exists()
+
+
+@pytest.mark.parametrize("where", ["proc", "read-only"])
+def test_unwritable_destination_is_found_before_any_work(tmp_path, student, counted_clean, where):
+    if where == "read-only":
+        if os.geteuid() == 0:
+            pytest.skip("root writes into read-only folders; the /proc case covers root")
+        dest = tmp_path / "locked"
+        dest.mkdir()
+        dest.chmod(0o555)
+    else:
+        dest = Path("/proc/declare-cannot-be-here")
+    photos = [_photo(tmp_path / f"{i}.png", i) for i in range(3)]
+    result = invoke(*photos, "-o", dest, "--model", student)
+    assert result.exit_code == 1
+    assert len(result.stderr.strip().splitlines()) == 3 and "cannot" in result.stderr
+    assert counted_clean == []
+
+
+def test_output_without_an_extension_is_a_folder(tmp_path, student):
+    src = _photo(tmp_path / "p.png")
+    result = invoke(src, "-o", tmp_path / "cleaned", "--model", student)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "cleaned" / "p.png").is_file()
+
+
+def test_a_bad_extension_is_refused_before_any_work(tmp_path, student, counted_clean):
+    src = _photo(tmp_path / "p.png")
+    result = invoke(src, "-o", tmp_path / "x.bmp", "--model", student)
+    assert result.exit_code == 1 and "cannot write .bmp" in result.stderr
+    assert counted_clean == []
+
+
+def test_skip_existing_completes_a_photo_missing_its_reflection(tmp_path, student):
+    src = _photo(tmp_path / "p.png")
+    out, refl = tmp_path / "out" / "p.png", tmp_path / "out" / "p.reflection.png"
+    assert invoke(src, "-o", tmp_path / "out", "--save-reflection", "--model", student).exit_code == 0
+    refl.unlink()  # as if Ctrl-C came between the result and its reflection
+    result = invoke(src, "-o", tmp_path / "out", "--save-reflection", "--skip-existing", "--model",
+                    student, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["status"] == "ok" and refl.is_file() and out.is_file()
+    again = invoke(src, "-o", tmp_path / "out", "--save-reflection", "--skip-existing", "--model",
+                   student, "--json")
+    assert json.loads(again.stdout)["status"] == "skipped"
+
+
+@pytest.mark.parametrize("tile", ["8", "127"])
+def test_tiles_too_small_for_the_network_are_refused(tmp_path, student, tile):
+    src = _photo(tmp_path / "p.png")
+    result = invoke(src, "--tile", tile, "--model", student)
+    assert result.exit_code == 2 and "at least 128 px" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert invoke(src, "--tile", "128", "--tile-overlap", "32", "--model", student).exit_code == 0
+    bench = invoke("bench", "speed", "--preset", "tiny", "--tile", tile)
+    assert bench.exit_code == 2 and "at least 128 px" in bench.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["clean", "--help"], ["no-such-photo.jpg"],
+                                  ["--tile", "8", "x.jpg"], ["bench", "quality", "--data", "nope"]])
+def test_arguments_are_checked_before_torch_loads(args):
+    code = ("import sys\nfrom declare.cli import main\n"
+            f"try:\n    main({args!r})\nexcept SystemExit as e:\n    print('exit', e.code)\n"
+            "print('torch loaded', 'torch' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "torch loaded False" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_errors_share_one_style(tmp_path):
+    for args in (["--bogus", "x.jpg"], ["bench", "quality"], ["models", "path", "nope"],
+                 [str(tmp_path / "missing.jpg")]):
+        result = CliRunner().invoke(main, args)
+        lines = result.stderr.strip().splitlines()
+        assert lines and lines[0].startswith("declare: error: "), (args, result.stderr)
+        assert "Error:" not in result.stderr and len(lines) == 1
+
+
+def test_models_list_columns_line_up():
+    result = CliRunner().invoke(main, ["models", "list"])
+    lines = [line for line in result.stdout.splitlines()[1:] if not line.startswith("*")]
+    header = lines[0]
+    for column in ("status", "licence", "description"):
+        starts = {line.index(word) for line, word in zip(lines, [column] + [None] * 0) if word}
+        start = header.index(column)
+        for line in lines[1:]:
+            assert line[start - 2:start] == "  " and line[start] != " ", (column, line)
+        assert starts == {start}
+
+
+def test_help_shows_the_photo_options_and_leads_with_declare_photo():
+    result = CliRunner().invoke(main, ["--help"])
+    assert "Photo options:" in result.stdout and "--output PATH" in result.stdout
+    assert "--skip-existing" in result.stdout and "--tile" in result.stdout
+    examples = [line.strip() for line in result.stdout.splitlines() if ".jpg" in line]
+    assert examples and all(e.startswith("declare-photo") for e in examples[:4])
