@@ -1,7 +1,14 @@
-"""Real photos for tests: ../shared/data beside the checkout (CI has it)."""
+"""Real photos for tests: the small ones shipped in tests/data (free licences,
+tests/data/PROVENANCE.md), and the development data in ../shared/data beside
+the checkout for the few tests that need real benchmark pairs.
+
+A missing fixture skips its test with the reason, except under CI (``CI`` set),
+where it fails: CI has every fixture, so a missing one is a broken checkout.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,26 +16,40 @@ import numpy as np
 import pytest
 from PIL import Image
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-REAL = DATA / "ceilnet-real"
+FIXTURES = Path(__file__).resolve().parent / "data"
+PHOTOS = FIXTURES / "photos"
+DATA = Path(os.environ.get("DECLARE_TEST_SHARED_DATA",
+                           Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
-def real_photo_path(name: str = "qingnan-new2-1-input.jpg") -> Path:
-    path = REAL / name
+def require(path: Path, what: str) -> Path:
+    """``path``, or skip (fail under CI) saying what is missing and where."""
     if not path.exists():
-        pytest.skip(f"real photos not found at {REAL}")
+        message = f"{what} not found at {path}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message} (CI must have every fixture)")
+        pytest.skip(message)
     return path
 
 
-def copy_real(dest: Path, name: str = "qingnan-new2-1-input.jpg") -> Path:
-    """A writable copy of a real photo (the shared folder is read-only)."""
+def shared(name: str) -> Path:
+    """A folder of the development data in ../shared/data."""
+    return require(DATA / name, f"development data {name!r}")
+
+
+def real_photo_path(name: str = "glass-1.jpg") -> Path:
+    return require(FIXTURES / name, "test photo")
+
+
+def copy_real(dest: Path, name: str = "glass-1.jpg") -> Path:
+    """A writable copy of a test photo."""
     out = dest / name
     shutil.copyfile(real_photo_path(name), out)
     out.chmod(0o644)
     return out
 
 
-def real_array(name: str = "qingnan-new2-1-input.jpg", size: tuple[int, int] | None = None) -> np.ndarray:
+def real_array(name: str = "glass-1.jpg", size: tuple[int, int] | None = None) -> np.ndarray:
     with Image.open(real_photo_path(name)) as im:
         im = im.convert("RGB")
         if size:
@@ -36,14 +57,11 @@ def real_array(name: str = "qingnan-new2-1-input.jpg", size: tuple[int, int] | N
         return np.asarray(im)
 
 
-PHOTOS = DATA / "photos"
-
-
 def small_photo_folder(dest: Path, count: int = 6, side: int = 128) -> Path:
-    """``count`` real photos from ../shared/data/photos, shrunk to ``side`` px wide."""
-    sources = sorted(PHOTOS.glob("*.png"))[:count] if PHOTOS.is_dir() else []
+    """``count`` real photos from tests/data/photos, shrunk to ``side`` px wide."""
+    sources = sorted(require(PHOTOS, "test photos").glob("*.png"))[:count]
     if len(sources) < count:
-        pytest.skip(f"photos not found at {PHOTOS}")
+        require(PHOTOS / f"{count} photos", "test photos")
     dest.mkdir(parents=True, exist_ok=True)
     for src in sources:
         with Image.open(src) as im:

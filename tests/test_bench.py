@@ -172,11 +172,9 @@ def test_quality_unusable_folder_is_one_line_and_exit_2(tmp_path, make):
 
 
 def test_pairs_in_reads_ceilnet_layout():
-    from photos import DATA
+    from photos import shared
 
-    folder = DATA / "ceilnet-synthetic"
-    if not folder.is_dir():
-        pytest.skip("ceilnet-synthetic not found")
+    folder = shared("ceilnet-synthetic")
     pairs = pairs_in(folder)
     assert len(pairs) == 23 and all(p.truth.stem.endswith("-label1") for p in pairs)
 

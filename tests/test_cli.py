@@ -31,19 +31,19 @@ def shots(tmp_path):
     """A folder of three real photos and a subfolder with one more."""
     folder = tmp_path / "shots"
     folder.mkdir()
-    for name in ("qingnan-new2-1-input.jpg", "qingnan-new2-2-input.jpg", "19-input.png"):
+    for name in ("glass-1.jpg", "glass-2.jpg", "glass-5.png"):
         copy_real(folder, name)
     (folder / "sub").mkdir()
-    copy_real(folder / "sub", "qingnan-new2-3-input.jpg")
+    copy_real(folder / "sub", "glass-3.jpg")
     return folder
 
 
 def test_one_photo_default_output_beside_it(shots, student):
-    src = shots / "19-input.png"
+    src = shots / "glass-5.png"
     before = src.read_bytes()
     result = invoke(src, "--model", student)
     assert result.exit_code == 0, result.output
-    out = shots / "19-input.declare.png"
+    out = shots / "glass-5.declare.png"
     assert out.exists() and src.read_bytes() == before
     with Image.open(src) as a, Image.open(out) as b:
         assert a.size == b.size
@@ -86,15 +86,15 @@ def test_folders_globs_and_recursion(shots, student, tmp_path, monkeypatch):
     result = invoke(shots, "-o", tmp_path / "flat", "--model", student)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "flat").iterdir()) == [
-        "19-input.png", "qingnan-new2-1-input.jpg", "qingnan-new2-2-input.jpg"]
+        "glass-1.jpg", "glass-2.jpg", "glass-5.png"]
     result = invoke(shots, "-r", "-o", tmp_path / "deep", "--model", student)
     assert result.exit_code == 0
-    assert (tmp_path / "deep" / "sub" / "qingnan-new2-3-input.jpg").exists()
+    assert (tmp_path / "deep" / "sub" / "glass-3.jpg").exists()
     monkeypatch.chdir(shots)
-    result = invoke("qingnan-*.jpg", "--model", student)  # a quoted glob: declare expands it
+    result = invoke("glass-*.jpg", "--model", student)  # a quoted glob: declare expands it
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in shots.glob("*.declare.*")) == [
-        "qingnan-new2-1-input.declare.jpg", "qingnan-new2-2-input.declare.jpg"]
+        "glass-1.declare.jpg", "glass-2.declare.jpg"]
     again = invoke(".", "--model", student, "--skip-existing", "--json")
     records = [json.loads(line) for line in again.stdout.splitlines()]
     assert {r["status"] for r in records} == {"ok", "skipped"}  # our outputs are not inputs
@@ -114,11 +114,11 @@ def test_corrupt_file_fails_alone(shots, student):
 
 
 def test_never_overwrites(shots, student):
-    src = shots / "19-input.png"
+    src = shots / "glass-5.png"
     result = invoke(src, "-o", src, "--model", student)
     assert result.exit_code == 1 and "never overwrites its inputs" in result.stderr
     assert invoke(src, "--model", student).exit_code == 0
-    out = shots / "19-input.declare.png"
+    out = shots / "glass-5.declare.png"
     stamp = out.stat().st_mtime_ns
     result = invoke(src, "--model", student)
     assert result.exit_code == 1 and "--overwrite" in result.stderr
@@ -127,20 +127,20 @@ def test_never_overwrites(shots, student):
 
 
 def test_missing_paths_and_bad_outputs(shots, student, tmp_path):
-    result = invoke(shots / "nope.jpg", shots / "19-input.png", "--model", student)
+    result = invoke(shots / "nope.jpg", shots / "glass-5.png", "--model", student)
     assert result.exit_code == 1
     assert "nope.jpg: no such file" in result.stderr
-    assert (shots / "19-input.declare.png").exists()
+    assert (shots / "glass-5.declare.png").exists()
     blocker = tmp_path / "file"
     blocker.write_text("")
-    result = invoke(shots / "19-input.png", "-o", blocker / "x.png", "--model", student)
+    result = invoke(shots / "glass-5.png", "-o", blocker / "x.png", "--model", student)
     assert result.exit_code == 1 and "cannot create folder" in result.stderr
-    result = invoke(shots / "19-input.png", "-o", tmp_path / "x.bmp", "--model", student)
+    result = invoke(shots / "glass-5.png", "-o", tmp_path / "x.bmp", "--model", student)
     assert result.exit_code == 1 and "cannot write .bmp" in result.stderr
 
 
 def test_strength_and_reflection(shots, student, tmp_path):
-    src = shots / "19-input.png"
+    src = shots / "glass-5.png"
     result = invoke(src, "-o", tmp_path / "none.png", "--strength", "0", "--save-reflection",
                     "--model", student)
     assert result.exit_code == 0, result.output
@@ -153,7 +153,7 @@ def test_strength_and_reflection(shots, student, tmp_path):
 def test_model_and_device_errors(shots, checkpoints, monkeypatch):
     from declare import registry
 
-    src = shots / "19-input.png"
+    src = shots / "glass-5.png"
     monkeypatch.setattr(registry, "DEFAULT_MODEL", None)  # as before a model shipped
     result = invoke(src)
     assert result.exit_code == 2 and "no trained model is installed" in result.stderr
@@ -165,7 +165,7 @@ def test_model_and_device_errors(shots, checkpoints, monkeypatch):
     pickle.write_bytes(b"\x80\x04junk")
     result = invoke(src, "--model", pickle)
     assert result.exit_code == 2 and "not a safetensors file" in result.stderr
-    assert not (shots / "19-input.declare.png").exists()
+    assert not (shots / "glass-5.declare.png").exists()
 
 
 def test_burst(tmp_path, checkpoints):
@@ -220,18 +220,18 @@ def test_interrupt_keeps_finished_photos_and_no_partial_file(shots, student, mon
     result = invoke(shots, "--model", student)
     assert result.exit_code == 130 and "interrupted" in result.stderr
     written = sorted(p.name for p in shots.iterdir() if ".declare." in p.name or p.name.startswith("."))
-    assert written == ["19-input.declare.png"]
+    assert written == ["glass-1.declare.jpg"]  # the first in name order
 
 
 def test_usage_errors_are_one_line(shots, student):
     result = invoke(shots, "--overwrite", "--skip-existing", "--model", student)
     assert result.exit_code == 2 and "contradict" in result.output
-    result = invoke(shots, "--tile", "64", "--tile-overlap", "64", "--model", student)
+    result = invoke(shots, "--tile", "128", "--tile-overlap", "128", "--model", student)
     assert result.exit_code == 2 and "--tile-overlap" in result.output
 
 
 def test_end_to_end_subprocess_on_a_real_photo(tmp_path, student):
-    src = copy_real(tmp_path, "qingnan-new2-4-input.jpg")
+    src = copy_real(tmp_path, "glass-4.jpg")
     out = tmp_path / "clean.jpg"
     cmd = [sys.executable, "-m", "declare", str(src), "-o", str(out), "--model", str(student),
            "--tile", "128", "--tile-overlap", "32", "--json"]
@@ -246,7 +246,7 @@ def test_end_to_end_subprocess_on_a_real_photo(tmp_path, student):
 
 def test_shipped_default_cleans_a_photo_offline_with_no_flags(tmp_path):
     """The README's first command, as a user runs it: no --model, no network, empty cache."""
-    src = copy_real(tmp_path, "qingnan-new2-4-input.jpg")
+    src = copy_real(tmp_path, "glass-4.jpg")
     out = tmp_path / "clean.jpg"
     env = {**os.environ, "DECLARE_OFFLINE": "1", "DECLARE_CACHE_DIR": str(tmp_path / "empty-cache")}
     proc = subprocess.run([sys.executable, "-m", "declare", str(src), "-o", str(out)],

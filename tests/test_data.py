@@ -10,7 +10,7 @@ from PIL import Image
 from declare.data.datasets import (DataError, PairFolder, SequenceFolder, SyntheticSequences,
                                    find_pairs, images_in, mixture_order, open_dataset, split_photos)
 from declare.data.synthetic import SyntheticConfig, make_sequence
-from photos import DATA, real_array
+from photos import real_array, shared
 
 
 def _texture(seed: int, side: int = 400) -> torch.Tensor:
@@ -145,9 +145,7 @@ def test_pair_layouts(tmp_path, layout):
 
 
 def test_ceilnet_test_set_is_read_as_pairs_with_reflections():
-    root = DATA / "ceilnet-synthetic"
-    if not root.is_dir():
-        pytest.skip("ceilnet-synthetic not found")
+    root = shared("ceilnet-synthetic")
     pairs = find_pairs(root)
     assert len(pairs) == 23 and all(p.reflection is not None for p in pairs)
 

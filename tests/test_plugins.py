@@ -49,14 +49,14 @@ def test_broken_plugins_are_reported_and_skipped(monkeypatch, tmp_path, checkpoi
     assert "missing" in listed.output and "BROKEN: cannot load" in listed.output
     assert "hollow" in listed.output and "no export(item) method" in listed.output
     assert "gimp" in listed.output  # the good ones still listed
-    photo = copy_real(tmp_path, "19-input.png")
+    photo = copy_real(tmp_path, "glass-5.png")
     result = CliRunner().invoke(main, [str(photo), "--model", str(checkpoints["student"]), "--export", "missing"])
     assert result.exit_code == 2 and "--export missing: cannot load" in result.stderr
     assert "Traceback" not in result.output
 
 
 def _clean(tmp_path, checkpoints, *export):
-    photo = copy_real(tmp_path, "19-input.png")
+    photo = copy_real(tmp_path, "glass-5.png")
     out = tmp_path / "out" / "clean.jpg"
     args = [str(photo), "-o", str(out), "--model", str(checkpoints["student"])]
     for name in export:

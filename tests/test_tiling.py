@@ -34,7 +34,7 @@ def test_identity_network_is_reproduced_exactly():
 @pytest.fixture(scope="module")
 def session_and_photo(checkpoints):
     net, _ = load_checkpoint(checkpoints["student"])
-    photo = real_array("19-input.png").astype(np.float32) / 255  # 320 x 288, a real photo
+    photo = real_array("glass-5.png").astype(np.float32) / 255  # 320 x 288, a photo with a reflection
     return Session(net, torch.device("cpu"), half=False), photo
 
 
@@ -73,11 +73,12 @@ def test_overlap_must_be_smaller_than_the_tile():
 def test_tiles_are_weighted_by_the_whole_photo_not_their_own_content():
     """The student's channel attention averages over its whole input. Tiles that
     each used their own means came out in different tones; sharing the photo's
-    means fixes it (measured, shipped model, 256-px tiles: 29.5 against 40.3 dB)."""
+    means fixes it (measured, shipped model, 256-px tiles: 29.5 against 40.3 dB on a
+    real photo through glass, 36.8 against 42.6 on the synthetic test photo)."""
     from declare_models.context import ChannelAttention
 
     session = Session.load("small", "cpu", False)
-    photo = real_array("qingnan-new2-46-input.jpg").astype(np.float32) / 255
+    photo = real_array("glass-6.jpg").astype(np.float32) / 255
     photo = np.kron(photo, np.ones((2, 2, 1), np.float32))  # 1000 x 756: several 256-px tiles
     whole = session.clean(photo, tile=0, overlap=0)
     passes = []
@@ -86,6 +87,6 @@ def test_tiles_are_weighted_by_the_whole_photo_not_their_own_content():
     x = torch.from_numpy(photo).permute(2, 0, 1)[None]
     own = tiled(session._run, x, 256, 64, multiple=4)[0].permute(1, 2, 0).clamp(0, 1).numpy()
     assert _psnr(shared, whole) > 38
-    assert _psnr(own, whole) < _psnr(shared, whole) - 8
+    assert _psnr(own, whole) < _psnr(shared, whole) - 4  # tests/data/glass-6: 36.8 against 42.6 dB
     attention = [m for m in session.model.modules() if isinstance(m, ChannelAttention)]
     assert attention and all(m.shared_mean is None and m.tally is None for m in attention)

@@ -254,7 +254,8 @@ def test_bundled_weights_work_with_no_network(monkeypatch, tmp_path, model_bytes
     shipped = tmp_path / "package-weights"
     shipped.mkdir()
     (shipped / "small-fp16.safetensors").write_bytes(model_bytes)
-    entry = ModelEntry(name="shipped", arch="student", preset="small", urls=(), sha256="",
+    entry = ModelEntry(name="shipped", arch="student", preset="small", urls=(),
+                       sha256=hashlib.sha256(model_bytes).hexdigest(),
                        size=len(model_bytes), licence="MIT", description="ships inside the package",
                        bundled="small-fp16.safetensors")
     monkeypatch.setitem(registry.MODELS, "shipped", entry)
