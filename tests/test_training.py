@@ -21,7 +21,7 @@ from declare.training.trainer import TrainError, Trainer
 def _config(photo_folder, out, **kw) -> TrainConfig:
     settings = dict(data=[str(photo_folder)], out=str(out), preset="tiny", crop=48, batch_size=2,
                     epoch_size=8, steps=4, log_every=1, val_every=1000, checkpoint_every=1000,
-                    quiet=True)
+                    quiet=True, perceptual="off")
     settings.update(kw)
     return TrainConfig(**settings)
 
@@ -35,7 +35,7 @@ def test_teacher_loss_goes_down_on_a_fixed_batch(photo_folder, tmp_path):
     trainer = Trainer(_config(photo_folder, tmp_path, lr=1e-3))
     terms = _fit_one_batch(trainer, 30)
     assert {"reconstruction", "decoupling", "view_synthesis"} <= set(terms[0])
-    assert "perceptual" not in terms[0]  # no VGG weights here: the term is off, not faked
+    assert "perceptual" not in terms[0]  # turned off: the term is absent, not faked
     for name in ("reconstruction", "decoupling", "view_synthesis", "total"):
         curve = [t[name] for t in terms]
         assert np.mean(curve[-3:]) < 0.8 * curve[0], (name, curve)
@@ -109,8 +109,8 @@ def test_perceptual_term_uses_given_vgg_weights(photo_folder, tmp_path):
     features = vgg19_conv5_3()
     path = tmp_path / "vgg19.safetensors"
     save_file({f"features.{k}": v.contiguous() for k, v in features.state_dict().items()}, str(path))
-    trainer = Trainer(_config(photo_folder, tmp_path / "run", vgg_weights=str(path)))
-    assert trainer.perceptual.enabled
+    trainer = Trainer(_config(photo_folder, tmp_path / "run", vgg_weights=str(path), perceptual="auto"))
+    assert trainer.perceptual.enabled and trainer.perceptual.network == "vgg19"
     terms = _fit_one_batch(trainer, 1)[0]
     assert terms["perceptual"] > 0
 
@@ -273,3 +273,96 @@ def test_torchrun_student_with_discriminator(photo_folder, tmp_path, checkpoints
     assert result.returncode == 0, result.stderr[-3000:]
     losses = _losses(tmp_path / "s")
     assert "discriminator" in losses[max(losses)]
+
+
+# --- what transfers to real photos ---------------------------------------------------
+
+def test_auto_perceptual_uses_the_installed_stand_in_else_says_it_is_off(photo_folder, tmp_path, monkeypatch):
+    pytest.importorskip("efficientnet_lite_pytorch")
+    trainer = Trainer(_config(photo_folder, tmp_path / "a", perceptual="auto"))
+    assert trainer.perceptual.enabled and trainer.perceptual.network == "efficientnet-lite0"
+    assert _fit_one_batch(trainer, 1)[0]["perceptual"] > 0
+    import declare_models.feature_nets as nets
+
+    monkeypatch.setattr(nets, "package_file", lambda *a: None)  # as if the wheel were absent
+    assert not Trainer(_config(photo_folder, tmp_path / "b", perceptual="auto")).perceptual.enabled
+    with pytest.raises(TrainError, match="pip install"):
+        Trainer(_config(photo_folder, tmp_path / "c", perceptual="efficientnet-lite0"))
+
+
+def _real_pairs(root: Path, count: int = 3) -> Path:
+    """Pairs whose input is the truth, dimmed and with a bright veil: like glass."""
+    from photos import real_array
+
+    for i in range(count):
+        truth = real_array("glass-%d.jpg" % (i + 1), size=(120, 90)).astype(np.float32) / 255
+        veil = 0.25 * np.linspace(0, 1, 120, dtype=np.float32)[None, :, None]
+        blended = np.clip(0.85 * truth + veil, 0, 1)
+        for folder, image in (("blended", blended), ("transmission_layer", truth)):
+            (root / folder).mkdir(parents=True, exist_ok=True)
+            from PIL import Image
+
+            Image.fromarray(np.round(image * 255).astype(np.uint8)).save(root / folder / f"{i}.png")
+    return root
+
+
+def test_real_pair_validation_scores_whole_photos_and_picks_the_best(photo_folder, tmp_path):
+    pairs = _real_pairs(tmp_path / "realish")
+    out = tmp_path / "run"
+    Trainer(_config(photo_folder, out, stage="student", ablate=["no-transfer"], steps=4, val_every=2,
+                    val_data=[str(pairs)], val_size=100, lr=1e-3)).run()
+    reals = [r for r in _log(out) if "val_real" in r]
+    assert [r["step"] for r in reals] == [2, 4]
+    scores = reals[0]["val_real"]["realish"]
+    assert set(scores) == {"psnr", "ssim", "input_psnr", "input_ssim"}
+    from declare.metrics import psnr
+    from declare.training.validation import load_real_sets
+
+    (real,), others = load_real_sets([str(pairs)], 100)
+    assert others == [] and real.inputs[0].shape == (75, 100, 3)  # whole photo, longer side 100
+    assert scores["input_psnr"] == pytest.approx(np.mean([psnr(x, t) for x, t in zip(real.inputs, real.truths)]),
+                                                 abs=1e-3)
+    best = max(reals, key=lambda r: r["val_real"]["score"])
+    from declare.checkpoint import read_metadata
+
+    assert int(read_metadata(out / "student.safetensors")["step"]) == best["step"]
+    assert int(read_metadata(out / "student-last.safetensors")["step"]) == 4
+    assert (out / "student.safetensors").read_bytes() == (out / "best.safetensors").read_bytes()
+
+
+def test_a_time_budget_stops_with_a_checkpoint_that_resumes(photo_folder, tmp_path):
+    out = tmp_path / "run"
+    first = Trainer(_config(photo_folder, out, steps=50, max_minutes=1e-6))
+    assert first.run() is None and first.step == 1
+    assert (out / "checkpoints" / "step-00000001.state.safetensors").exists()
+    assert not (out / "teacher.safetensors").exists()
+    assert any(r.get("event") == "time budget" for r in _log(out))
+    again = Trainer(_config(photo_folder, out, steps=3, resume=True))
+    assert again.step == 1 and again.run() == out / "teacher.safetensors" and again.step == 3
+
+
+def test_synthesis_settings_come_from_a_file_and_the_command_line(photo_folder, tmp_path):
+    settings = tmp_path / "s.toml"
+    settings.write_text("steps = 1\n[synthesis]\nclean_share = 0.25\nr_gain = [0.1, 0.9]\nvignette = true\n")
+    out = tmp_path / "run"
+    result = _cli("teacher", *_tiny(out), "--data", str(photo_folder), "--config", str(settings),
+                  "--synth-r-gain", "0.05", "1", "--no-synth-vignette", "--synth-ghost-share", "0.5",
+                  "--perceptual", "off", "-q")
+    assert result.exit_code == 0, result.output
+    synthesis = json.loads((out / "config.json").read_text())["synthesis"]
+    assert synthesis["clean_share"] == 0.25 and synthesis["r_gain"] == [0.05, 1.0]
+    assert synthesis["vignette"] is False and synthesis["ghost_share"] == 0.5
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[synthesis]\nglare = 1\n")
+    result = _cli("teacher", *_tiny(tmp_path / "x"), "--data", str(photo_folder), "--config", str(bad))
+    assert result.exit_code == 2 and "unknown synthesis settings: glare" in result.output
+    result = _cli("teacher", *_tiny(tmp_path / "y"), "--data", str(photo_folder), "--synth-clean-share", "2")
+    assert result.exit_code == 2 and "between 0 and 1" in result.output
+
+
+def test_the_trainer_synthesises_with_the_configured_recipe(photo_folder, tmp_path):
+    from declare.data.synthetic_config import SyntheticConfig
+
+    trainer = Trainer(_config(photo_folder, tmp_path, synthesis=SyntheticConfig(clean_share=1.0)))
+    sample = trainer.train_sets[0][0]
+    assert torch.equal(sample["frames"], sample["t"]) and not sample["r"].any()

