@@ -8,6 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
+from declare.data.datasets import load as load_photo
 from declare.data.datasets import (DataError, PairFolder, SequenceFolder, SyntheticSequences,
                                    find_pairs, images_in, mixture_order, open_dataset, split_photos)
 from declare.data.synthetic import SyntheticConfig, make_sequence
@@ -236,69 +237,105 @@ def test_a_folder_of_benchmarks_names_each_as_a_subset(tmp_path):
 
 # --- synthesis that resembles real photos through glass ------------------------------
 
-def _look(**kw):
-    from declare.data.synthetic import Look
+def _plan(**kw):
+    from declare.data.synthetic import Plan
 
-    base = dict(clean=False, screen=False, sigma=0.0, gain=1.0, t_scale=torch.ones(3, 1, 1),
-                vignette=None, ghost=None, ghost_gain=0.5)
-    return Look(**{**base, **kw})
+    base = dict(t_windows=torch.zeros(3, 2), r_windows=torch.zeros(3, 2), t_zoom=1.0, r_zoom=1.0,
+                clean=False, screen=False, sigma=0.0, gain=1.0, t_scale=torch.ones(3), vignette=None,
+                ghost=None, ghost_gain=0.5)
+    return Plan(**{**base, **kw})
+
+
+def _compose(t, r, plan, cfg, ghost=None):
+    """compose() on one frame: (3, S, S) in and out."""
+    from declare.data.synthetic import compose
+
+    image, layer = compose(t[None, None], r[None, None],
+                           (ghost if ghost is not None else torch.zeros_like(r))[None, None], [plan], cfg)
+    return image[0, 0], layer[0, 0]
 
 
 def test_each_blend_is_the_formula_it_names():
-    from declare.data.synthetic import compose
-
     t, r = _texture(1, 32) * 0.5, _texture(2, 32) * 0.4  # sums under 1: no overflow to correct
     cfg = SyntheticConfig(size=32)
-    image, layer = compose(t, r, None, _look(), cfg)  # CEILNet: additive, no overflow here
+    image, layer = _compose(t, r, _plan(), cfg)  # CEILNet: additive
     assert torch.allclose(image, t + r, atol=1e-6) and torch.allclose(layer, r, atol=1e-6)
-    image, layer = compose(t, r, None, _look(screen=True), cfg)
+    image, layer = _compose(t, r, _plan(screen=True), cfg)
     assert torch.allclose(image, t + r - t * r, atol=1e-6) and torch.allclose(image, t + layer, atol=1e-6)
-    image, _ = compose(t, r, None, _look(), SyntheticConfig(size=32, linear_light=True))
+    image, _ = _compose(t, r, _plan(), SyntheticConfig(size=32, linear_light=True))
     assert torch.allclose(image, (t ** 2.2 + r ** 2.2).clamp(0, 1) ** (1 / 2.2), atol=1e-5)
-    image, layer = compose(t, r, None, _look(clean=True), cfg)
+    image, layer = _compose(t, r, _plan(clean=True), cfg)
     assert torch.equal(image, t) and not layer.any()
 
 
-def test_the_glass_dims_and_tints_the_input_not_the_target():
-    from declare.data.synthetic import compose
+def test_overflow_is_lowered_per_channel_as_ceilnet_does():
+    t, r = torch.full((3, 8, 8), 0.9), torch.full((3, 8, 8), 0.3)
+    t[1], r[2] = 0.2, 0.0  # green never overflows, blue has no reflection
+    _, layer = _compose(t, r, _plan(), SyntheticConfig(size=8))
+    assert torch.allclose(layer[0], (0.3 - 1.3 * 0.2) * torch.ones(8, 8), atol=1e-6)
+    assert torch.allclose(layer[1], torch.full((8, 8), 0.3)) and not layer[2].any()
 
+
+def test_the_glass_dims_and_tints_the_input_not_the_target():
     t = _texture(3, 32)
-    scale = torch.tensor([0.8, 0.9, 0.85]).view(3, 1, 1)
-    image, layer = compose(t, torch.zeros_like(t), None, _look(t_scale=scale), SyntheticConfig(size=32))
-    assert torch.allclose(image, t * scale, atol=1e-6) and not layer.any()
+    scale = torch.tensor([0.8, 0.9, 0.85])
+    image, layer = _compose(t, torch.zeros_like(t), _plan(t_scale=scale), SyntheticConfig(size=32))
+    assert torch.allclose(image, t * scale.view(3, 1, 1), atol=1e-6) and not layer.any()
 
 
 def test_vignette_ghost_and_focus_shape_the_reflection():
-    from declare.data.synthetic import _vignette, compose, gaussian_blur
+    from declare.data.synthetic import _vignettes, gaussian_blur
 
     black, r = torch.zeros(3, 64, 64), _texture(4, 64) * 0.5
     cfg = SyntheticConfig(size=64)
-    mask = _vignette(64, torch.tensor([10.0, 50.0]), 30.0)
-    _, layer = compose(black, r, None, _look(vignette=mask), cfg)
-    assert torch.allclose(layer, r * mask, atol=1e-6) and mask[0, 10, 50] == 1 and mask[0, 63, 0] < 0.2
+    plan = _plan(vignette=(10.0, 50.0, 30.0))
+    mask = _vignettes([plan], 64, "cpu")[0, 0, 0]
+    _, layer = _compose(black, r, plan, cfg)
+    assert torch.allclose(layer, r * mask, atol=1e-6) and mask[10, 50] == 1 and mask[63, 0] < 0.2
     ghost = torch.roll(r, 7, dims=2)
-    _, layer = compose(black, r, ghost, _look(ghost=torch.tensor([0.0, 7.0]), ghost_gain=0.5), cfg)
+    _, layer = _compose(black, r, _plan(ghost=torch.tensor([0.0, 7.0]), ghost_gain=0.5), cfg, ghost)
     assert torch.allclose(layer, (r + 0.5 * ghost) / 1.5, atol=1e-6)
-    _, sharp = compose(black, r, None, _look(sigma=0.0), cfg)
-    _, soft = compose(black, r, None, _look(sigma=3.0), cfg)
+    _, sharp = _compose(black, r, _plan(sigma=0.0), cfg)
+    _, soft = _compose(black, r, _plan(sigma=3.0), cfg)
     assert torch.allclose(sharp, r) and torch.allclose(soft, gaussian_blur(r, 3.0), atol=1e-6)
 
 
 def test_each_part_shows_up_at_its_rate_and_leaves_the_motion_alone():
-    from declare.data.synthetic import draw_look
+    from declare.data.synthetic import plan_sequence
 
     recipe = SyntheticConfig(size=32, clean_share=0.2, screen_share=0.5, sharp_share=0.3, ghost_share=0.4,
                              r_gain=(0.05, 1.0), t_gain=(0.8, 1.0), t_tint=0.1, vignette=True)
-    looks = [draw_look(recipe, torch.Generator().manual_seed(i)) for i in range(2000)]
-    for share, seen in ((0.2, [lk.clean for lk in looks]), (0.5, [lk.screen for lk in looks]),
-                        (0.3, [lk.sigma == 0 for lk in looks]), (0.4, [lk.ghost is not None for lk in looks])):
+    plans = [plan_sequence((100, 100), (100, 100), recipe, torch.Generator().manual_seed(i)) for i in range(2000)]
+    for share, seen in ((0.2, [p.clean for p in plans]), (0.5, [p.screen for p in plans]),
+                        (0.3, [p.sigma == 0 for p in plans]), (0.4, [p.ghost is not None for p in plans])):
         assert abs(np.mean(seen) - share) < 0.04
-    assert min(lk.gain for lk in looks) < 0.1 and max(lk.gain for lk in looks) > 0.95
-    scales = torch.stack([lk.t_scale.flatten() for lk in looks])
+    assert min(p.gain for p in plans) < 0.1 and max(p.gain for p in plans) > 0.95
+    scales = torch.stack([p.t_scale for p in plans])
     assert scales.min() >= 0.8 * 0.9 - 1e-6 and scales.max() <= 1.0
-    assert all(lk.vignette is not None for lk in looks[:5])
+    assert all(p.vignette is not None for p in plans[:5])
     plain = SyntheticConfig(size=64)
     a = make_sequence(_texture(5), _texture(6), plain, torch.Generator().manual_seed(1))
     b = make_sequence(_texture(5), _texture(6), replace(recipe, size=64), torch.Generator().manual_seed(1))
     assert torch.equal(a["t_offsets"], b["t_offsets"]) and torch.equal(a["r_offsets"], b["r_offsets"])
     assert torch.equal(a["t"], b["t"])  # the target scene is the same; only the blend differs
+
+
+def test_a_batch_renders_as_its_samples_do_one_by_one(photo_folder):
+    """The batched path (on the training device) and the per-sample path agree."""
+    from declare.data.synthetic import render
+
+    photos = images_in(photo_folder)
+    recipe = SyntheticConfig(clean_share=0.2, screen_share=0.3, sharp_share=0.3, ghost_share=0.5,
+                             r_gain=(0.05, 1.0), t_gain=(0.8, 1.0), t_tint=0.1, vignette=True, linear_light=True)
+    data = SyntheticSequences(photos, 6, crop=48, seed=2, synthetic=recipe)
+    one_by_one = [data[i] for i in range(6)]
+    drawn = [data.plan(i) for i in range(6)]
+    t_imgs = [load_photo(data.t_pool[t]) for t, _, _ in drawn]
+    r_imgs = [load_photo(data.r_pool[r]) for _, r, _ in drawn]
+    pad = lambda imgs: torch.stack([torch.nn.functional.pad(x, (0, 160 - x.shape[2], 0, 160 - x.shape[1]))
+                                    for x in imgs])
+    sizes = lambda imgs: torch.tensor([x.shape[-2:] for x in imgs])
+    batch = render(pad(t_imgs), sizes(t_imgs), pad(r_imgs), sizes(r_imgs), [p for _, _, p in drawn], data.config)
+    for k in range(6):
+        for key in ("frames", "t", "r"):
+            assert torch.allclose(batch[key][k], one_by_one[k][key], atol=1e-5), (k, key)

@@ -366,3 +366,16 @@ def test_the_trainer_synthesises_with_the_configured_recipe(photo_folder, tmp_pa
     trainer = Trainer(_config(photo_folder, tmp_path, synthesis=SyntheticConfig(clean_share=1.0)))
     sample = trainer.train_sets[0][0]
     assert torch.equal(sample["frames"], sample["t"]) and not sample["r"].any()
+
+
+def test_batches_made_on_the_device_are_the_loaders_batches(photo_folder, tmp_path):
+    from declare.data.synthetic_config import SyntheticConfig
+
+    recipe = SyntheticConfig(clean_share=0.2, screen_share=0.3, ghost_share=0.5, vignette=True, t_tint=0.1)
+    fast = Trainer(_config(photo_folder, tmp_path / "a", synthesis=recipe, epoch_size=12))
+    slow = Trainer(_config(photo_folder, tmp_path / "b", synthesis=recipe, epoch_size=12, data_on_device=False))
+    assert fast.bank is not None and slow.bank is None
+    fast.step = slow.step = 2  # mid-epoch, as after a resume
+    for a, b in zip(fast._batches(), slow._batches()):
+        for key in ("frames", "t", "r", "t_valid", "r_valid", "has_views"):
+            assert a[key].shape == b[key].shape and torch.allclose(a[key].float(), b[key].float(), atol=1e-5), key

@@ -26,7 +26,7 @@ from torch.utils.data import Dataset
 
 from declare.data.layouts import (DataError, Pair, sequence_dirs, find_pairs,  # noqa: F401 (re-exported)
                                   find_sequence, images_in)
-from declare.data.synthetic import SyntheticConfig, make_sequence
+from declare.data.synthetic import Plan, SyntheticConfig, plan_sequence, render
 from declare.images import read_photo
 
 @functools.lru_cache(maxsize=512)
@@ -135,20 +135,33 @@ class SyntheticSequences(_Base):
         self.t_pool, self.r_pool = shuffled[:half], shuffled[half:]
         self.length = length
         self.config = replace(synthetic or SyntheticConfig(), size=crop)
+        self.sizes: dict[Path, tuple[int, int]] = {}
 
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+    def plan(self, index: int) -> tuple[int, int, Plan]:
+        """(T photo, R photo, plan) of sample ``index``: every random draw, no pixels."""
         gen = self._generator(index)
-        t_photo = load(self.t_pool[int(torch.randint(len(self.t_pool), (), generator=gen))])
-        r_photo = load(self.r_pool[int(torch.randint(len(self.r_pool), (), generator=gen))])
-        seq = make_sequence(t_photo, r_photo, self.config, gen)
-        stack = torch.cat((seq["frames"], seq["t"], seq["r"]))
-        if self.augment and bool(torch.rand((), generator=gen) < 0.5):
-            stack = stack.flip(-1)
-        frames, t, r = stack.split(3)
-        return _sample(frames, t, r, [True] * 3, [True] * 3, True)
+        t_index = int(torch.randint(len(self.t_pool), (), generator=gen))
+        r_index = int(torch.randint(len(self.r_pool), (), generator=gen))
+        plan = plan_sequence(self.size_of(self.t_pool[t_index]), self.size_of(self.r_pool[r_index]),
+                             self.config, gen)
+        plan.flip = self.augment and bool(torch.rand((), generator=gen) < 0.5)
+        return t_index, r_index, plan
+
+    def size_of(self, path: Path) -> tuple[int, int]:
+        """A photo's (height, width), upright; each photo is measured once."""
+        if path not in self.sizes:
+            self.sizes[path] = tuple(load(path).shape[-2:])
+        return self.sizes[path]
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        t_index, r_index, plan = self.plan(index)
+        t_photo, r_photo = load(self.t_pool[t_index]), load(self.r_pool[r_index])
+        seq = render(t_photo[None], torch.tensor([t_photo.shape[-2:]]), r_photo[None],
+                     torch.tensor([r_photo.shape[-2:]]), [plan], self.config)
+        return _sample(seq["frames"][0], seq["t"][0], seq["r"][0], [True] * 3, [True] * 3, True)
 
 
 def open_dataset(root: str | Path, crop: int, seed: int, augment: bool, synthetic_length: int,

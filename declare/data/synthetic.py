@@ -47,142 +47,194 @@ def window_path(gen: torch.Generator, views: int, shift: tuple[float, float]) ->
     return torch.cat((torch.zeros(1, 2), steps.cumsum(0)))
 
 
-def crop(photo: torch.Tensor, top: float, left: float, size: int) -> torch.Tensor:
-    """A size x size window at a sub-pixel position, bilinearly sampled. photo: (3, H, W)."""
-    _, h, w = photo.shape
-    ys = top + torch.arange(size, dtype=torch.float32)
-    xs = left + torch.arange(size, dtype=torch.float32)
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    grid = torch.stack(((2 * gx + 1) / w - 1, (2 * gy + 1) / h - 1), dim=-1)[None]
-    return F.grid_sample(photo[None], grid, mode="bilinear", padding_mode="border",
-                         align_corners=False)[0]
-
-
-def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    radius = max(1, int(3 * sigma + 0.5))
-    t = torch.arange(-radius, radius + 1, dtype=torch.float32)
-    k = torch.exp(-(t ** 2) / (2 * sigma ** 2))
-    k = (k / k.sum()).to(x)
-    c = x.shape[0]
-    x = F.pad(x[None], (radius, radius, radius, radius), mode="reflect")
-    x = F.conv2d(x, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    x = F.conv2d(x, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-    return x[0]
-
-
-def _lower_overflow(t: torch.Tensor, rb: torch.Tensor) -> torch.Tensor:
-    """Lower the reflection by its mean overflow per channel, as CEILNet does."""
-    mixed = t + rb
-    over = mixed > 1
-    if over.any():
-        excess = torch.stack([(mixed[c][over[c]] - 1).mean() if over[c].any() else mixed.new_zeros(())
-                              for c in range(3)])
-        rb = (rb - 1.3 * excess.view(3, 1, 1)).clamp(0, 1)
-    return rb
-
-
 @dataclass
-class Look:
-    """How one sequence's frames are blended: drawn once, applied to every view."""
+class Plan:
+    """Every random choice of one sequence, drawn on the CPU from its own
+    generator; rendering it (one at a time or a whole batch on the training
+    device) gives the same sample."""
+    t_windows: torch.Tensor   # (views, 2) top-left of T's window, in the photo's pixels
+    r_windows: torch.Tensor
+    t_zoom: float             # >= 1: how much a photo too small for the moving window is enlarged
+    r_zoom: float
     clean: bool
     screen: bool
-    sigma: float
+    sigma: float              # 0: a sharp reflection
     gain: float
-    t_scale: torch.Tensor          # (3, 1, 1): the glass's dimming and tint
-    vignette: torch.Tensor | None  # (1, S, S) mask on R
-    ghost: torch.Tensor | None     # (2,) offset of R's second copy
+    t_scale: torch.Tensor     # (3,): the glass's dimming and tint
+    vignette: tuple[float, float, float] | None   # centre y, x and spread of the mask on R
+    ghost: torch.Tensor | None                    # (2,) offset of R's second copy, px
     ghost_gain: float
+    flip: bool = False
 
 
-def draw_look(cfg: SyntheticConfig, gen: torch.Generator) -> Look:
-    """Every draw happens whatever the settings, in a fixed order, so switching
-    one part on or off leaves the others' draws (and the motion) unchanged."""
-    u = torch.rand(4, generator=gen).tolist()
-    sigma = _uniform(gen, *cfg.blur_sigma)
-    gain = _uniform(gen, *cfg.r_gain)
-    tint = 1 - cfg.t_tint * torch.rand(3, 1, 1, generator=gen)
-    t_scale = _uniform(gen, *cfg.t_gain) * tint
-    centre = torch.rand(2, generator=gen) * cfg.size
-    spread = cfg.size * (0.4 + 0.6 * float(torch.rand((), generator=gen)))
-    angle = 2 * math.pi * float(torch.rand((), generator=gen))
-    length = _uniform(gen, *cfg.ghost_shift)
-    ghost_gain = _uniform(gen, *cfg.ghost_gain)
-    return Look(clean=u[0] < cfg.clean_share, screen=u[1] < cfg.screen_share,
-                sigma=0.0 if u[2] < cfg.sharp_share else sigma, gain=gain, t_scale=t_scale,
-                vignette=_vignette(cfg.size, centre, spread) if cfg.vignette else None,
-                ghost=torch.tensor([math.sin(angle), math.cos(angle)]) * length if u[3] < cfg.ghost_share else None,
-                ghost_gain=ghost_gain)
-
-
-def _vignette(size: int, centre: torch.Tensor, spread: float) -> torch.Tensor:
-    ys = torch.arange(size, dtype=torch.float32)[:, None] - centre[0]
-    xs = torch.arange(size, dtype=torch.float32)[None, :] - centre[1]
-    return torch.exp(-(ys ** 2 + xs ** 2) / (2 * spread ** 2))[None]
-
-
-def compose(t: torch.Tensor, r: torch.Tensor, ghost: torch.Tensor | None, look: Look,
-            cfg: SyntheticConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """One frame: (image, reflection layer). The layer is what the blend adds to T
-    through the glass: ``image = clip(T_glass + layer)`` for the additive blend
-    (CEILNet's), ``image - T_glass`` otherwise. ``t`` is the scene, ``r`` the
-    reflected scene, ``ghost`` its shifted copy."""
-    if look.clean:
-        return t, torch.zeros_like(t)
-    if ghost is not None:
-        r = (r + look.ghost_gain * ghost) / (1 + look.ghost_gain)
-    if look.sigma > 0:
-        r = gaussian_blur(r, look.sigma)
-    r = r * look.gain
-    if look.vignette is not None:
-        r = r * look.vignette
-    tg = (t * look.t_scale).clamp(0, 1)
-    if look.screen:
-        image = tg + r - tg * r
-    elif cfg.linear_light:
-        t_lin = tg ** 2.2
-        image = (t_lin + _lower_overflow(t_lin, r ** 2.2)).clamp(0, 1) ** (1 / 2.2)
-    else:
-        rb = _lower_overflow(tg, r)
-        return (tg + rb).clamp(0, 1), rb
-    return image, image - tg
-
-
-def make_sequence(t_photo: torch.Tensor, r_photo: torch.Tensor, cfg: SyntheticConfig,
-                  gen: torch.Generator) -> dict[str, torch.Tensor]:
-    """One sequence: frames, T (the scene, the target) and R (the reflection as it
-    appears) as (views, 3, S, S), and the window offsets (views, 2)."""
+def plan_sequence(t_size: tuple[int, int], r_size: tuple[int, int], cfg: SyntheticConfig,
+                  gen: torch.Generator) -> Plan:
+    """The draws, in a fixed order whatever the settings, so switching one part
+    of the recipe on or off leaves the others' draws (and the motion) unchanged."""
     s = cfg.size
     t_path = window_path(gen, cfg.views, cfg.t_shift)
     r_path = window_path(gen, cfg.views, cfg.r_shift)
-    t_photo, t_origin = _room_for(t_photo, t_path, s, gen)
-    r_photo, r_origin = _room_for(r_photo, r_path, s, gen)
-    look = draw_look(cfg, gen)
-    frames, ts, rs = [], [], []
-    for k in range(cfg.views):
-        t = crop(t_photo, *(t_origin + t_path[k]).tolist(), s)
-        r = crop(r_photo, *(r_origin + r_path[k]).tolist(), s)
-        ghost = None if look.ghost is None else crop(r_photo, *(r_origin + r_path[k] + look.ghost).tolist(), s)
-        image, rb = compose(t, r, ghost, look, cfg)
-        frames.append(image), ts.append(t), rs.append(rb)
-    return {"frames": torch.stack(frames), "t": torch.stack(ts), "r": torch.stack(rs),
-            "t_offsets": t_path, "r_offsets": r_path}
+    t_zoom, t_start = _room_for(t_size, t_path, s, gen)
+    r_zoom, r_start = _room_for(r_size, r_path, s, gen)
+    u = torch.rand(4, generator=gen).tolist()
+    sigma = _uniform(gen, *cfg.blur_sigma)
+    gain = _uniform(gen, *cfg.r_gain)
+    tint = 1 - cfg.t_tint * torch.rand(3, generator=gen)
+    t_scale = _uniform(gen, *cfg.t_gain) * tint
+    centre = (torch.rand(2, generator=gen) * s).tolist()
+    spread = s * (0.4 + 0.6 * float(torch.rand((), generator=gen)))
+    angle = 2 * math.pi * float(torch.rand((), generator=gen))
+    length = _uniform(gen, *cfg.ghost_shift)
+    ghost_gain = _uniform(gen, *cfg.ghost_gain)
+    return Plan(t_start + t_path, r_start + r_path, t_zoom, r_zoom,
+                clean=u[0] < cfg.clean_share, screen=u[1] < cfg.screen_share,
+                sigma=0.0 if u[2] < cfg.sharp_share else sigma, gain=gain, t_scale=t_scale,
+                vignette=(centre[0], centre[1], spread) if cfg.vignette else None,
+                ghost=torch.tensor([math.sin(angle), math.cos(angle)]) * length if u[3] < cfg.ghost_share else None,
+                ghost_gain=ghost_gain)
 
 
 def _uniform(gen: torch.Generator, lo: float, hi: float) -> float:
     return lo + (hi - lo) * float(torch.rand((), generator=gen))
 
 
-def _room_for(photo: torch.Tensor, path: torch.Tensor, size: int, gen: torch.Generator
-              ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Scale ``photo`` up if the moving window would leave it; pick a start that keeps it inside."""
+def _room_for(size: tuple[int, int], path: torch.Tensor, window: int, gen: torch.Generator
+              ) -> tuple[float, torch.Tensor]:
+    """(zoom, start): enlarge a photo the moving window would leave; a start keeping it inside."""
     lo, hi = path.min(0).values, path.max(0).values
-    need = size + (hi - lo).ceil() + 2
-    h, w = photo.shape[-2:]
-    scale = max(float(need[0]) / h, float(need[1]) / w, 1.0)
-    if scale > 1:
-        photo = F.interpolate(photo[None], scale_factor=scale, mode="bilinear",
-                              align_corners=False, antialias=False)[0]
-        h, w = photo.shape[-2:]
-    room = torch.tensor([h, w], dtype=torch.float32) - need
+    need = window + (hi - lo).ceil() + 2
+    h, w = size
+    zoom = max(float(need[0]) / h, float(need[1]) / w, 1.0)
+    room = torch.tensor([h * zoom, w * zoom], dtype=torch.float32).floor() - need
     start = torch.rand(2, generator=gen) * room.clamp(min=0) + 1 - lo
-    return photo, start
+    return zoom, start
+
+
+def crop(photo: torch.Tensor, top: float, left: float, size: int) -> torch.Tensor:
+    """A size x size window at a sub-pixel position, bilinearly sampled. photo: (3, H, W)."""
+    sizes = torch.tensor([photo.shape[-2:]], dtype=torch.float32)
+    return windows(photo[None], sizes, torch.tensor([[[top, left]]]), torch.ones(1), size)[0, 0]
+
+
+def windows(photos: torch.Tensor, sizes: torch.Tensor, tops: torch.Tensor, zooms: torch.Tensor,
+            size: int) -> torch.Tensor:
+    """Bilinear size x size windows of a batch of photos: (B, V, 3, S, S).
+
+    ``photos`` (B, 3, H, W) may be padded beyond each one's true ``sizes`` (B, 2);
+    ``tops`` (B, V, 2) are window corners in a photo enlarged ``zooms`` (B,) times,
+    sampled from the original at the matching points, edges repeated outward."""
+    b, v = tops.shape[:2]
+    h, w = photos.shape[-2:]
+    steps = torch.arange(size, dtype=torch.float32, device=photos.device)
+    tops, sizes, zooms = tops.to(photos.device), sizes.to(photos.device), zooms.to(photos.device)
+    ys = (tops[..., 0, None] + steps + 0.5) / zooms[:, None, None] - 0.5          # (B, V, S)
+    xs = (tops[..., 1, None] + steps + 0.5) / zooms[:, None, None] - 0.5
+    ys = torch.minimum(ys.clamp(min=0), (sizes[:, 0] - 1)[:, None, None])
+    xs = torch.minimum(xs.clamp(min=0), (sizes[:, 1] - 1)[:, None, None])
+    gy = ((2 * ys + 1) / h - 1)[..., :, None].expand(b, v, size, size)
+    gx = ((2 * xs + 1) / w - 1)[..., None, :].expand(b, v, size, size)
+    grid = torch.stack((gx, gy), dim=-1).reshape(b, v * size, size, 2)
+    out = F.grid_sample(photos, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return out.reshape(b, 3, v, size, size).transpose(1, 2)
+
+
+def gaussian_blur(x: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor:
+    """Separable Gaussian blur of (..., C, H, W), one sigma or one per leading item
+    (0: left sharp), reflected at the edges."""
+    lead = x.shape[:-3] if x.dim() > 3 else ()
+    sig = torch.as_tensor(sigma, dtype=torch.float32).flatten()
+    sig = sig.expand(int(torch.tensor(lead).prod()) if lead else 1) if sig.numel() == 1 else sig
+    radius = max(1, int(3 * float(sig.max()) + 0.5))
+    t = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    own = (3 * sig + 0.5).floor().clamp(min=1)[:, None]
+    k = torch.exp(-(t ** 2) / (2 * sig.clamp(min=1e-6)[:, None] ** 2)) * (t.abs() <= own)
+    k = k / k.sum(1, keepdim=True)
+    k = torch.where(sig[:, None] > 0, k, (t == 0).float())  # sigma 0: the identity kernel
+    c, hw = x.shape[-3], x.shape[-2:]
+    flat = x.reshape(1, -1, *hw)
+    kk = k.to(x).repeat_interleave(c, 0)
+    flat = F.pad(flat, (radius,) * 4, mode="reflect")
+    flat = F.conv2d(flat, kk.view(-1, 1, 1, 2 * radius + 1), groups=flat.shape[1])
+    flat = F.conv2d(flat, kk.view(-1, 1, 2 * radius + 1, 1), groups=flat.shape[1])
+    return flat.reshape(x.shape)
+
+
+def _lower_overflow(t: torch.Tensor, rb: torch.Tensor) -> torch.Tensor:
+    """Lower the reflection by its mean overflow per channel of each frame, as CEILNet does."""
+    mixed = t + rb
+    over = mixed > 1
+    count = over.sum((-1, -2), keepdim=True)
+    excess = ((mixed - 1) * over).sum((-1, -2), keepdim=True) / count.clamp(min=1)
+    frame_over = count.sum(-3, keepdim=True) > 0
+    return torch.where(frame_over, (rb - 1.3 * excess).clamp(0, 1), rb)
+
+
+def compose(t: torch.Tensor, r: torch.Tensor, ghost: torch.Tensor, plans: list[Plan],
+            cfg: SyntheticConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frames (B, V, 3, S, S) and the reflection layer in them, from the scene
+    ``t``, the reflected scene ``r`` and its shifted copy ``ghost``. The layer
+    is what the blend adds to T through the glass: ``image = clip(T_glass +
+    layer)`` for CEILNet's additive blend, ``image - T_glass`` otherwise."""
+    dev = t.device
+
+    def per_sample(values, dtype=torch.float32):
+        return torch.tensor(values, dtype=dtype, device=dev).view(-1, 1, 1, 1, 1)
+
+    gg = per_sample([p.ghost_gain if p.ghost is not None else 0.0 for p in plans])
+    r = (r + gg * ghost) / (1 + gg)
+    r = gaussian_blur(r, torch.tensor([p.sigma for p in plans]).repeat_interleave(r.shape[1]))
+    r = r * per_sample([p.gain for p in plans])
+    if any(p.vignette is not None for p in plans):
+        r = r * _vignettes(plans, cfg.size, dev)
+    tg = (t * torch.stack([p.t_scale for p in plans]).to(dev).view(-1, 1, 3, 1, 1)).clamp(0, 1)
+    screen = per_sample([p.screen for p in plans], torch.bool)
+    if cfg.linear_light:
+        t_lin = tg ** 2.2
+        blended = (t_lin + _lower_overflow(t_lin, r ** 2.2)).clamp(0, 1) ** (1 / 2.2)
+        blended_layer = blended - tg
+    else:
+        blended_layer = _lower_overflow(tg, r)
+        blended = (tg + blended_layer).clamp(0, 1)
+    image = torch.where(screen, tg + r - tg * r, blended)
+    layer = torch.where(screen, r - tg * r, blended_layer)
+    clean = per_sample([p.clean for p in plans], torch.bool)
+    return torch.where(clean, t, image), torch.where(clean, torch.zeros_like(layer), layer)
+
+
+def _vignettes(plans: list[Plan], size: int, device) -> torch.Tensor:
+    """(B, 1, 1, S, S) Gaussian masks on R (separable); ones for samples without one."""
+    params = torch.tensor([p.vignette if p.vignette is not None else (0.0, 0.0, float("inf"))
+                           for p in plans], device=device)
+    steps = torch.arange(size, dtype=torch.float32, device=device)
+    spread = 2 * params[:, 2:3] ** 2
+    ys = torch.exp(-(steps - params[:, 0:1]) ** 2 / spread)   # (B, S); inf spread: ones
+    xs = torch.exp(-(steps - params[:, 1:2]) ** 2 / spread)
+    return (ys[:, :, None] * xs[:, None, :])[:, None, None]
+
+
+def render(t_photos: torch.Tensor, t_sizes: torch.Tensor, r_photos: torch.Tensor, r_sizes: torch.Tensor,
+           plans: list[Plan], cfg: SyntheticConfig) -> dict[str, torch.Tensor]:
+    """A batch of planned sequences: frames, T (the scene, the target) and R (the
+    layer), each (B, V, 3, S, S), flipped where planned. Photos (B, 3, H, W) as
+    in :func:`windows`."""
+    s = cfg.size
+    t_zoom = torch.tensor([p.t_zoom for p in plans])
+    r_zoom = torch.tensor([p.r_zoom for p in plans])
+    t = windows(t_photos, t_sizes, torch.stack([p.t_windows for p in plans]), t_zoom, s)
+    r = windows(r_photos, r_sizes, torch.stack([p.r_windows for p in plans]), r_zoom, s)
+    ghost_tops = torch.stack([p.r_windows + (p.ghost if p.ghost is not None else 0) for p in plans])
+    ghost = windows(r_photos, r_sizes, ghost_tops, r_zoom, s)
+    frames, layer = compose(t, r, ghost, plans, cfg)
+    flip = torch.tensor([p.flip for p in plans], device=t.device).view(-1, 1, 1, 1, 1)
+    out = {"frames": frames, "t": t, "r": layer}
+    return {k: torch.where(flip, v.flip(-1), v) for k, v in out.items()}
+
+
+def make_sequence(t_photo: torch.Tensor, r_photo: torch.Tensor, cfg: SyntheticConfig,
+                  gen: torch.Generator) -> dict[str, torch.Tensor]:
+    """One sequence: frames, T and R as (views, 3, S, S), and the window offsets (views, 2)."""
+    plan = plan_sequence(tuple(t_photo.shape[-2:]), tuple(r_photo.shape[-2:]), cfg, gen)
+    seq = render(t_photo[None], torch.tensor([t_photo.shape[-2:]]), r_photo[None],
+                 torch.tensor([r_photo.shape[-2:]]), [plan], cfg)
+    return {**{k: v[0] for k, v in seq.items()},
+            "t_offsets": plan.t_windows - plan.t_windows[0], "r_offsets": plan.r_windows - plan.r_windows[0]}

@@ -85,7 +85,9 @@ class TrainConfig:
     val_count: int = setting(16, "At most this many validation samples per folder.")
     log_every: int = setting(10, "Steps between log.jsonl records.")
     seed: int = setting(0, "Seed for data synthesis, crops, order and initial weights.")
-    workers: int = setting(0, "Data-loading worker processes.")
+    workers: int = setting(0, "Data-loading worker processes (for pairs and sequences on disk).")
+    data_on_device: bool = setting(True, "Make synthetic batches on the training device from photos "
+                                   "decoded once into memory, instead of in loader workers.")
     device: str = setting("auto", "Where to train.", choices=["auto", "cpu", "cuda", "mps"])
     amp: bool = setting(True, "Mixed precision (autocast) on CUDA.")
     resume: bool = setting(False, "Continue from the newest checkpoint in --out.")

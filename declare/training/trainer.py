@@ -56,6 +56,7 @@ class Trainer:
             raise TrainError(exc.args[0]) from None
         torch.manual_seed(cfg.seed)
         self.train_sets, self.val_set = self._datasets()
+        self.bank = self._photo_bank()
         self.model = (Teacher if cfg.stage == "teacher" else Student)(self.model_cfg).to(self.device)
         self.teacher = self.disc = None
         if cfg.stage == "student" and cfg.transfer and self.model_cfg.use_hallucination:
@@ -132,6 +133,20 @@ class Trainer:
         val_base = type(probe)(root, cfg.crop, cfg.seed, augment=False)
         val = Subset(val_base, sorted(order[:n_val].tolist())) if n_val else None
         return Subset(probe, sorted(order[n_val:].tolist())), val
+
+    def _photo_bank(self):
+        """Synthetic batches made on the device, when every training set is synthesised."""
+        from declare.data.bank import PhotoBank
+
+        sets = self.train_sets
+        if not (self.cfg.data_on_device and all(isinstance(d, SyntheticSequences) for d in sets)):
+            return None
+        if not PhotoBank.fits(sets):
+            if self.rank == 0:
+                print("declare train: note: the photos are too large to hold in memory at once; "
+                      "the loader makes the batches", file=sys.stderr)
+            return None
+        return PhotoBank(sets, self.device)
 
     def _frozen_teacher(self) -> Teacher:
         if not self.cfg.teacher:
@@ -311,6 +326,13 @@ class Trainer:
         start = (self.step % self.steps_per_epoch) * cfg.batch_size
         for d in self.train_sets:
             (d.dataset if isinstance(d, Subset) else d).set_epoch(self.epoch)
+        if self.bank is not None:
+            offsets = np.cumsum([0] + sizes[:-1])
+            which = np.searchsorted(offsets, mine[start:], side="right") - 1
+            items = [(int(d), int(i - offsets[d])) for d, i in zip(which, mine[start:])]
+            for k in range(0, len(items) - cfg.batch_size + 1, cfg.batch_size):
+                yield self.bank.batch(items[k:k + cfg.batch_size])
+            return
         data = Subset(ConcatDataset(self.train_sets), mine[start:])
         loader = DataLoader(data, batch_size=cfg.batch_size, shuffle=False, drop_last=True,
                             num_workers=cfg.workers, pin_memory=self.device.type == "cuda")
