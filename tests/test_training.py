@@ -144,8 +144,11 @@ def test_config_errors_are_clear(photo_folder, tmp_path, checkpoints):
         Trainer(_config(photo_folder, tmp_path, stage="student", teacher=str(checkpoints["student"])))
     with pytest.raises(TrainError, match="unknown preset"):
         Trainer(_config(photo_folder, tmp_path, preset="huge"))
+    assert Trainer(_config(photo_folder, tmp_path / "fresh", resume=True)).step == 0  # starts it
+    (tmp_path / "stopped").mkdir()
+    (tmp_path / "stopped" / "log.jsonl").write_text("")  # a run that left no checkpoint
     with pytest.raises(TrainError, match="no checkpoint"):
-        Trainer(_config(photo_folder, tmp_path / "fresh", resume=True))
+        Trainer(_config(photo_folder, tmp_path / "stopped", resume=True))
 
 
 # --- the command line -------------------------------------------------------------

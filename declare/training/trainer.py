@@ -194,6 +194,9 @@ class Trainer:
 
     def _resume(self) -> None:
         path = latest(self.out / "checkpoints")
+        if path is None and not (self.out / f"{self.cfg.stage}.safetensors").exists() \
+                and not (self.out / "log.jsonl").exists():
+            return  # nothing there yet: --resume starts the run (one command for every call)
         if path is None:
             raise TrainError(f"--resume: no checkpoint in {self.out / 'checkpoints'}")
         modules = {"disc": self.disc} if self.disc is not None else {}
