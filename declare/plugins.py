@@ -4,7 +4,7 @@ An exporter is any installed package that registers an object under the
 entry-point group ``declare.exporters``::
 
     [project.entry-points."declare.exporters"]
-    gimp = "plugins.gimp:GimpExporter"
+    gimp = "declare_plugins.gimp:GimpExporter"
 
 The object (or the class, which is instantiated with no arguments) has a
 ``description`` string and ``export(item: ExportItem) -> list[Path]``; it may
@@ -32,7 +32,8 @@ class ExportItem:
     output: Path
     original: np.ndarray          # H x W x 3 float32 in [0, 1], upright
     transmission: np.ndarray      # the result, same shape
-    reflection: Path | None = None
+    reflection: np.ndarray        # what was removed: original minus result, same shape
+    reflection_path: Path | None = None  # where --save-reflection wrote it, if asked
 
 
 class PluginError(Exception):

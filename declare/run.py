@@ -143,7 +143,9 @@ def _exporters(names: tuple[str, ...], report: Report) -> dict | None:
 def _export(job: Job, original: np.ndarray, result: np.ndarray, opts: Options, exporters: dict) -> list[str]:
     from declare.plugins import ExportItem, run_export
 
-    item = ExportItem(job.input, job.output, original, _blend(result, original, opts), job.reflection)
+    transmission = _blend(result, original, opts)
+    item = ExportItem(job.input, job.output, original, transmission, reflection_of(original, transmission),
+                      job.reflection)
     written = [p for name, exporter in exporters.items() for p in run_export(exporter, name, item)]
     return [f"exported {', '.join(str(p) for p in written)}"] if written else []
 

@@ -13,8 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from declare.images import reflection_of
-from plugins.gimp.openraster import write_ora
+from declare_plugins.gimp.openraster import write_ora
 
 PLUGIN_NAME = "declare-remove-reflection"
 SCRIPT = Path(__file__).with_name("gimp_plugin.py")
@@ -35,7 +34,7 @@ class GimpExporter:
 
     def export(self, item) -> list[Path]:
         path = item.output.with_suffix(".ora")
-        reflection = reflection_of(item.original, item.transmission)
+        reflection = item.reflection
         layers = [("original", item.original, True), ("declare: reflection removed", item.transmission, True),
                   ("declare: reflection", reflection, False)]
         return [write_ora(path, layers, merged=item.transmission)]

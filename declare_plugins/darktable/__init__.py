@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from plugins.darktable.xmp import write_sidecar
+from declare_plugins.darktable.xmp import write_sidecar
 
 SCRIPT = Path(__file__).with_name("declare.lua")
 REQUIRE = 'require "contrib/declare"'
