@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from declare.atomic import atomic_path
-from declare_models import ARCHITECTURES, ModelConfig
+from declare_models import ARCHITECTURES, ModelConfig, create_model
 
 FORMAT = "declare-checkpoint"
 FORMAT_VERSION = "1"
@@ -81,7 +81,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu"
         config = ModelConfig.from_json(meta["config"])
     except (KeyError, ValueError, TypeError) as exc:
         raise CheckpointError(f"{path}: bad model config in header ({exc})") from None
-    model = ARCHITECTURES[meta["arch"]](config)
+    model = create_model(meta["arch"], config)
     try:
         state = load_file(str(path), device="cpu")
     except Exception as exc:  # safetensors raises its own error types for cut or corrupt files

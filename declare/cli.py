@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from declare import __version__
+from declare.device import DEVICES
 from declare.tiling import OVERLAP, TILE, tile_problem
 
 
@@ -81,7 +82,7 @@ def main() -> None:
               help="A registered model (see 'declare models list') or a checkpoint file (.safetensors).")
 @click.option("--burst", is_flag=True,
               help="Three views A B C of one scene: the teacher cleans B using A and C.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto",
+@click.option("--device", type=click.Choice(DEVICES), default="auto",
               show_default=True, help="Where to run; auto picks CUDA, then MPS, then the CPU.")
 @click.option("--half/--no-half", default=None,
               help="Half precision. Default: on for CUDA/MPS; not available on the CPU.")
@@ -120,12 +121,11 @@ def clean(photos, output, recursive, overwrite, skip_existing, model, burst, dev
 @main.command()
 def presets() -> None:
     """List the network size presets and their parameter counts."""
-    from declare_models import Student, Teacher, count_parameters, describe_preset, get_config, list_presets
+    from declare_models import count_parameters, create_model, describe_preset, list_presets
 
     click.echo(f"{'preset':<8} {'student':>12} {'teacher':>12}  description")
     for name in list_presets():
-        cfg = get_config(name)
-        student, teacher = count_parameters(Student(cfg)), count_parameters(Teacher(cfg))
+        student, teacher = (count_parameters(create_model(arch, name)) for arch in ("student", "teacher"))
         click.echo(f"{name:<8} {student:>12,} {teacher:>12,}  {describe_preset(name)}")
 
 

@@ -12,34 +12,20 @@ import numpy as np
 import torch
 
 from declare.checkpoint import CheckpointError, load_checkpoint
+from declare.device import DeviceError, pick_device
 from declare.tiling import tile_boxes, tiled
 from declare.weights import WeightsError, resolve
 from declare_models import Student, Teacher
-
-DEVICES = ("auto", "cpu", "cuda", "mps")
-
 
 class SessionError(Exception):
     """The model or device cannot be set up; one line for the user."""
 
 
-def pick_device(name: str = "auto") -> torch.device:
-    """CUDA, then MPS, then CPU for ``auto``; a named device must be present."""
-    cuda = torch.cuda.is_available()
-    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
-    if name == "auto":
-        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
-    if name == "cuda" and not cuda:
-        raise SessionError("--device cuda: no CUDA GPU is available here")
-    if name == "mps" and not mps:
-        raise SessionError("--device mps: Apple's Metal (MPS) is not available here")
-    if name not in DEVICES:
-        raise SessionError(f"unknown device {name!r}; use one of {', '.join(DEVICES)}")
-    return torch.device(name)
-
-
 def _device_and_precision(device: str, half: bool | None) -> tuple[torch.device, bool]:
-    dev = pick_device(device)
+    try:
+        dev = pick_device(device)
+    except DeviceError as exc:
+        raise SessionError(str(exc)) from None
     if half is None:
         half = dev.type in ("cuda", "mps")
     elif half and dev.type == "cpu":
@@ -70,11 +56,11 @@ class Session:
     @classmethod
     def untrained(cls, preset: str, device: str = "auto", half: bool | None = None) -> "Session":
         """A student of ``preset`` with fresh weights: for timing, which weights do not change."""
-        from declare_models import get_config
+        from declare_models import create_model
 
         dev, half = _device_and_precision(device, half)
         try:
-            return cls(Student(get_config(preset)), dev, half)
+            return cls(create_model("student", preset), dev, half)
         except KeyError as exc:
             raise SessionError(exc.args[0]) from None
 

@@ -119,7 +119,18 @@ def register_preset(name: str, description: str):
 
 
 def get_config(name: str) -> ModelConfig:
-    """The config registered as ``name``."""
+    """The config registered as ``name``, or read from a JSON file of ModelConfig
+    fields (a new size is data: ``--preset configs/my-size.json``)."""
+    if name.endswith(".json"):
+        from pathlib import Path
+
+        path = Path(name)
+        if not path.is_file():
+            raise KeyError(f"model config file {name} not found")
+        try:
+            return ModelConfig.from_json(path.read_text())
+        except (ValueError, TypeError) as exc:
+            raise KeyError(f"{name}: {exc}") from None
     try:
         return _PRESETS[name]()
     except KeyError:

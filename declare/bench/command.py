@@ -10,6 +10,7 @@ import click
 from declare.bench.methods import BASELINES
 from declare.bench.published import SOURCE
 from declare.metrics import SSIM_KINDS
+from declare.device import DEVICES
 from declare.tiling import OVERLAP, TILE, tile_problem
 
 SPEED_COLUMNS = [("method", "method"), ("device", "device"), ("precision", "prec"),
@@ -67,7 +68,7 @@ def bench() -> None:
               help="Also time a classic method (repeatable).")
 @click.option("--sizes", default="0.5,2,12,24", show_default=True, callback=_floats,
               help="Photo sizes in megapixels, comma-separated.")
-@click.option("--device", "devices", multiple=True, type=click.Choice(["auto", "cpu", "cuda", "mps"]),
+@click.option("--device", "devices", multiple=True, type=click.Choice(DEVICES),
               help="Device(s) to time on (repeatable). Default: auto.")
 @click.option("--precision", "precisions", multiple=True, type=click.Choice(["auto", "fp32", "fp16"]),
               help="Precision(s) (repeatable). Default: auto (fp16 on GPUs, fp32 on the CPU).")
@@ -137,7 +138,7 @@ def speed(models, presets, baselines, sizes, devices, precisions, tile, repeats,
 @click.option("--ssim", "ssim_kind", type=click.Choice(SSIM_KINDS), default="gaussian", show_default=True,
               help="gaussian: 11x11 Gaussian window (Wang et al.). paper: as the SIRR papers' "
                    "evaluation code (ERRNet's), 7x7 uniform window on 8-bit images.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True)
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option("--tile", type=click.IntRange(0), default=TILE, show_default=True, callback=_tile,
               help="Tile side, as in 'declare clean'.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="At most N images per folder.")

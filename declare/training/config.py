@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from declare.data.synthetic_config import SyntheticConfig
+from declare.device import DEVICES
 
 ABLATIONS = {
     # switch: (what it removes, the ModelConfig field it turns off, or None for a training switch)
@@ -88,7 +89,7 @@ class TrainConfig:
     workers: int = setting(0, "Data-loading worker processes (for pairs and sequences on disk).")
     data_on_device: bool = setting(True, "Make synthetic batches on the training device from photos "
                                    "decoded once into memory, instead of in loader workers.")
-    device: str = setting("auto", "Where to train.", choices=["auto", "cpu", "cuda", "mps"])
+    device: str = setting("auto", "Where to train.", choices=list(DEVICES))
     amp: bool = setting(True, "Mixed precision (autocast) on CUDA.")
     resume: bool = setting(False, "Continue from the newest checkpoint in --out.")
     quiet: bool = setting(False, "No progress bar.", short="-q")

@@ -29,11 +29,11 @@ from declare.checkpoint import load_checkpoint
 from declare.data.datasets import (DataError, PairFolder, SyntheticSequences,
                                    images_in, mixture_order, open_dataset, split_photos)
 from declare.metrics import psnr, ssim
-from declare.session import pick_device
+from declare.device import DeviceError, pick_device
 from declare.training.config import TrainConfig
 from declare.training.state import latest, load_state, save_state
 from declare.training.validation import load_real_sets, score_real
-from declare_models import PatchDiscriminator, Student, Teacher, get_config, losses
+from declare_models import PatchDiscriminator, Teacher, create_model, get_config, losses
 
 
 # L_P's network when VGG-19's weights are not at hand (measured on real pairs: README).
@@ -57,7 +57,7 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.train_sets, self.val_set = self._datasets()
         self.bank = self._photo_bank()
-        self.model = (Teacher if cfg.stage == "teacher" else Student)(self.model_cfg).to(self.device)
+        self.model = create_model(cfg.stage, self.model_cfg).to(self.device)
         self.teacher = self.disc = None
         if cfg.stage == "student" and cfg.transfer and self.model_cfg.use_hallucination:
             self.teacher = self._frozen_teacher()
@@ -86,7 +86,10 @@ class Trainer:
             local = int(os.environ.get("LOCAL_RANK", 0))
             torch.cuda.set_device(local)
             return torch.device("cuda", local)
-        return pick_device(self.cfg.device)
+        try:
+            return pick_device(self.cfg.device)
+        except DeviceError as exc:
+            raise TrainError(str(exc)) from None
 
     def _amp_dtype(self) -> torch.dtype | None:
         if not (self.cfg.amp and self.device.type == "cuda"):
