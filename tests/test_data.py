@@ -339,3 +339,14 @@ def test_a_batch_renders_as_its_samples_do_one_by_one(photo_folder):
     for k in range(6):
         for key in ("frames", "t", "r"):
             assert torch.allclose(batch[key][k], one_by_one[k][key], atol=1e-5), (k, key)
+
+
+def test_motion_goes_every_way():
+    """Each axis's direction is random per sequence: a camera moves left as often as right."""
+    from declare.data.synthetic import window_path
+
+    signs = torch.stack([window_path(torch.Generator().manual_seed(i), 3, (10.0, 20.0))[1].sign()
+                         for i in range(200)])
+    for axis in range(2):
+        share = float((signs[:, axis] > 0).float().mean())
+        assert 0.35 < share < 0.65, (axis, share)

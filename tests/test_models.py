@@ -160,3 +160,14 @@ def test_student_ablations(switch):
     assert (out.representation is None) == (switch == "use_hallucination")
     with pytest.raises(ValueError, match="hallucination module or its encoder"):
         dataclasses.replace(cfg, use_hallucination=False, use_student_encoder=False)
+
+
+def test_an_untrained_student_returns_the_photo():
+    """The decoder's output conv starts near zero: before training, no harm is done."""
+    from declare_models import create_model
+
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        out = create_model("student", "tiny").eval()(x).transmission
+    assert (out - x).abs().max() < 0.02

@@ -382,3 +382,25 @@ def test_batches_made_on_the_device_are_the_loaders_batches(photo_folder, tmp_pa
     for a, b in zip(fast._batches(), slow._batches()):
         for key in ("frames", "t", "r", "t_valid", "r_valid", "has_views"):
             assert a[key].shape == b[key].shape and torch.allclose(a[key].float(), b[key].float(), atol=1e-5), key
+
+
+# --- faults the suite once missed ---------------------------------------------------
+
+def test_the_learning_rate_decays_on_schedule(photo_folder, tmp_path):
+    trainer = Trainer(_config(photo_folder, tmp_path, lr=1e-3, lr_decay=0.1, lr_decay_every=2))
+    for epoch, expected in ((0, 1e-3), (1, 1e-3), (2, 1e-4), (4, 1e-5)):
+        trainer.epoch = epoch
+        trainer._set_lr()
+        assert all(g["lr"] == pytest.approx(expected) for opt in trainer.optimizers.values()
+                   for g in opt.param_groups), epoch
+
+
+def test_a_batch_without_views_skips_the_discriminator_step(photo_folder, tmp_path, checkpoints):
+    """Pairs carry no views: no process may run the collective discriminator step for them."""
+    trainer = Trainer(_config(photo_folder, tmp_path, stage="student", teacher=str(checkpoints["teacher"])))
+    assert trainer._all_ranks_have(torch.tensor([True, False]))
+    assert not trainer._all_ranks_have(torch.tensor([False, False]))
+    batch = next(trainer._batches())
+    batch["has_views"] = torch.zeros_like(batch["has_views"])
+    terms = trainer._train_step(batch)
+    assert "adversarial" not in terms and "discriminator" not in terms and "transfer" not in terms
