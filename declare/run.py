@@ -84,10 +84,15 @@ class Report:
 def run(args: list[str], opts: Options, burst: bool = False) -> int:
     report = Report(opts)
     try:
-        jobs = _burst_jobs(args, opts, report) if burst else plan_jobs(
-            args, opts.output, opts.recursive, opts.overwrite, opts.skip_existing, opts.save_reflection)
-        if jobs is None:
-            return 2
+        frames = None
+        if burst:
+            planned = _burst_jobs(args, opts, report)
+            if planned is None:
+                return 2
+            jobs, frames = planned
+        else:
+            jobs = plan_jobs(args, opts.output, opts.recursive, opts.overwrite, opts.skip_existing,
+                             opts.save_reflection)
         todo = [j for j in jobs if j.error is None and not j.skip]
         for job in jobs:
             if job.error is not None:
@@ -103,15 +108,11 @@ def run(args: list[str], opts: Options, burst: bool = False) -> int:
         except SessionError as exc:
             report.error("model", str(exc))
             return 2
-        if session.is_teacher != burst:
-            report.error("model", "a teacher checkpoint cleans three views: use --burst A B C"
-                         if session.is_teacher else "--burst needs a teacher checkpoint; this is a student")
-            return 2
         exporters = _exporters(opts.export, report)
         if exporters is None:
             return 2
         if burst:
-            _clean_burst(session, args, todo[0], opts, report, exporters)
+            _clean_burst(session, frames, todo[0], opts, report, exporters)
         else:
             for job in report.progress(todo, "photo"):
                 _clean_one(session, job, opts, report, exporters)
@@ -164,22 +165,29 @@ def _finite(result: np.ndarray) -> np.ndarray:
 
 
 def _clean_one(session: Session, job: Job, opts: Options, report: Report, exporters: dict) -> None:
+    def work() -> list[str]:
+        photo = read_photo(job.input)
+        result = _finite(session.clean(photo.pixels, opts.tile, opts.overlap,
+                                       lambda boxes: report.progress(boxes, "tile")))
+        notes = _write_results(job, photo, result, opts)
+        return notes + _export(job, photo.pixels, result, opts, exporters)
+
+    _guarded(job, report, work)
+
+
+def _guarded(job: Job, report: Report, work) -> None:
+    """Run one photo's work; whatever goes wrong costs that photo one line, never the batch."""
     from declare.plugins import PluginError
     from declare.session import SessionError
 
     start = time.perf_counter()
     try:
-        photo = read_photo(job.input)
-        result = _finite(session.clean(photo.pixels, opts.tile, opts.overlap,
-                                       lambda boxes: report.progress(boxes, "tile")))
-        notes = _write_results(job, photo, result, opts)
-        notes += _export(job, photo.pixels, result, opts, exporters)
+        notes = work()
     except (ImageError, SessionError, PluginError) as exc:
         report.record(job, "failed", time.perf_counter() - start, str(exc))
         return
     except MemoryError:
-        report.record(job, "failed", time.perf_counter() - start,
-                      "out of memory; try a smaller --tile")
+        report.record(job, "failed", time.perf_counter() - start, "out of memory; try a smaller --tile")
         return
     except Exception as exc:  # a bug must cost one photo, not the batch
         report.record(job, "failed", time.perf_counter() - start,
@@ -202,7 +210,8 @@ def _write_results(job: Job, photo: Photo, transmission: np.ndarray, opts: Optio
     return notes
 
 
-def _burst_jobs(args: list[str], opts: Options, report: Report) -> list[Job] | None:
+def _burst_jobs(args: list[str], opts: Options, report: Report) -> tuple[list[Job], list] | None:
+    """The centre view's job and the three frames' paths, expanded once; None if unusable."""
     items = expand_inputs(args, opts.recursive, unique=False)
     bad = [(p, e) for p, _, e in items if e is not None]
     for path, error in bad:
@@ -212,37 +221,29 @@ def _burst_jobs(args: list[str], opts: Options, report: Report) -> list[Job] | N
     if len(items) != 3:
         report.error("--burst", f"takes exactly three photos A B C of one scene, got {len(items)}")
         return None
-    centre = str(items[1][0])
-    jobs = plan_jobs([centre], opts.output, False, opts.overwrite, opts.skip_existing,
+    frames = [p for p, _, _ in items]
+    jobs = plan_jobs([str(frames[1])], opts.output, False, opts.overwrite, opts.skip_existing,
                      opts.save_reflection)
-    return jobs
+    return jobs, frames
 
 
-def _clean_burst(session: Session, args: list[str], job: Job, opts: Options, report: Report,
+def _clean_burst(session: Session, frames: list, job: Job, opts: Options, report: Report,
                  exporters: dict) -> None:
-    from declare.plugins import PluginError
-    from declare.session import SessionError
-
-    start = time.perf_counter()
-    paths = [p for p, _, _ in expand_inputs(args, opts.recursive, unique=False)]
-    try:
-        photos = [read_photo(p) for p in paths]
-    except ImageError as exc:
-        report.record(job, "failed", time.perf_counter() - start, f"burst frame: {exc}")
-        return
-    try:
-        frames, notes = align_burst([p.pixels for p in photos])
-        centre = photos[1].with_pixels(frames[1])
+    def work() -> list[str]:
+        try:
+            photos = [read_photo(p) for p in frames]
+        except ImageError as exc:
+            raise ImageError(f"burst frame: {exc}") from None
+        aligned, notes = align_burst([p.pixels for p in photos])
+        centre = photos[1].with_pixels(aligned[1])
         if centre.alpha is not None:
-            centre.alpha = _centre_crop(centre.alpha, frames[1].shape[:2])
-        result = _finite(session.clean_burst(frames, opts.tile, opts.overlap,
+            centre.alpha = _centre_crop(centre.alpha, aligned[1].shape[:2])
+        result = _finite(session.clean_burst(aligned, opts.tile, opts.overlap,
                                              lambda boxes: report.progress(boxes, "tile")))
         notes += _write_results(job, centre, result, opts)
-        notes += _export(job, centre.pixels, result, opts, exporters)
-    except (ImageError, SessionError, PluginError) as exc:
-        report.record(job, "failed", time.perf_counter() - start, str(exc))
-        return
-    report.record(job, "ok", time.perf_counter() - start, notes=notes)
+        return notes + _export(job, centre.pixels, result, opts, exporters)
+
+    _guarded(job, report, work)
 
 
 def align_burst(frames: list[np.ndarray]) -> tuple[list[np.ndarray], list[str]]:

@@ -13,9 +13,14 @@ import torch
 
 from declare.checkpoint import CheckpointError, load_checkpoint
 from declare.device import DeviceError, pick_device
-from declare.tiling import tile_boxes, tiled
+from declare.tiling import tiled, tiled_two_pass
 from declare.weights import WeightsError, resolve
-from declare_models import Student, Teacher
+from declare_models import Teacher
+
+# What a model of the wrong kind is told, in one place.
+WRONG_KIND = {"student": "this is a teacher checkpoint: it cleans three views of a scene (--burst A B C)",
+              "teacher": "--burst needs a teacher checkpoint; this one is a student"}
+
 
 class SessionError(Exception):
     """The model or device cannot be set up; one line for the user."""
@@ -51,7 +56,9 @@ class Session:
             net, _ = load_checkpoint(resolve(model, burst=burst))
         except (CheckpointError, WeightsError) as exc:
             raise SessionError(str(exc)) from None
-        return cls(net, dev, half)
+        session = cls(net, dev, half)
+        session.require("teacher" if burst else "student")
+        return session
 
     @classmethod
     def untrained(cls, preset: str, device: str = "auto", half: bool | None = None) -> "Session":
@@ -68,6 +75,11 @@ class Session:
     def is_teacher(self) -> bool:
         return isinstance(self.model, Teacher)
 
+    def require(self, kind: str) -> None:
+        """SessionError unless the model is a ``kind`` ("student" or "teacher")."""
+        if ("teacher" if self.is_teacher else "student") != kind:
+            raise SessionError(WRONG_KIND[kind])
+
     def _prepared(self, x: torch.Tensor) -> torch.Tensor:
         """A tile on the model's device, in its precision and memory layout."""
         x = x.to(self.device, self.dtype)
@@ -80,23 +92,13 @@ class Session:
     def clean(self, pixels: np.ndarray, tile: int, overlap: int,
               progress: Callable[[Iterable], Iterable] | None = None) -> np.ndarray:
         """Transmission of one H x W x 3 float image (student)."""
-        if not isinstance(self.model, Student):
-            raise SessionError("this is a teacher checkpoint: it needs three views (--burst A B C)")
+        self.require("student")
         x = torch.from_numpy(pixels).permute(2, 0, 1)[None]
         multiple = self.model.config.size_multiple
         if tile <= 0 or max(x.shape[-2:]) <= tile:
             return self._to_pixels(tiled(self._run, x, tile, overlap, progress, multiple))
-        # Two passes: every tile's channel-attention means, then the tiles with the
-        # photo's means shared (a tile's own would shift its tone: 27-34 dB from the
-        # untiled result on 7 MP photos; shared, 48-50 dB).
-        (th, tw), boxes = tile_boxes(*x.shape[-2:], tile, overlap, multiple)
-
-        def gather() -> None:  # the first of two progress bars over the tiles
-            for top, left in (progress(boxes) if progress else boxes):
-                self._gather(x[..., top:top + th, left:left + tw])
-
-        with self.model.context.whole_image_statistics(gather):
-            return self._to_pixels(tiled(self._run, x, tile, overlap, progress, multiple))
+        return self._to_pixels(tiled_two_pass(self._run, self._gather, self.model.whole_image_statistics,
+                                              x, tile, overlap, progress, multiple))
 
     def _gather(self, x: torch.Tensor) -> None:
         with torch.inference_mode():
@@ -109,8 +111,7 @@ class Session:
     def clean_burst(self, frames: list[np.ndarray], tile: int, overlap: int,
                     progress: Callable[[Iterable], Iterable] | None = None) -> np.ndarray:
         """Transmission of the middle of three aligned H x W x 3 views (teacher)."""
-        if not self.is_teacher:
-            raise SessionError("--burst needs a teacher checkpoint; this one is a student")
+        self.require("teacher")
         x = torch.stack([torch.from_numpy(f).permute(2, 0, 1) for f in frames])[None]
         return self._to_pixels(tiled(self._run, x, tile, overlap, progress,
                                      self.model.config.size_multiple))

@@ -59,21 +59,31 @@ def bench() -> None:
     """How fast and how good a model is, side by side with baselines."""
 
 
+def model_options(func):
+    """--model, --baseline and --tile, which every bench command takes alike."""
+    for option in reversed([
+        click.option("--model", "models", multiple=True, metavar="NAME|PATH",
+                     help="A model to measure (repeatable). Default: the installed default model."),
+        click.option("--baseline", "baselines", multiple=True, type=click.Choice(BASELINES[1:]),
+                     help="Also measure a classic method (repeatable). The identity baseline is "
+                          "always in quality tables."),
+        click.option("--tile", type=click.IntRange(0), default=TILE, show_default=True, callback=_tile,
+                     help="Tile side, as in 'declare clean'."),
+    ]):
+        func = option(func)
+    return func
+
+
 @bench.command()
-@click.option("--model", "models", multiple=True, metavar="NAME|PATH",
-              help="Model to time (repeatable). Default: the installed default model.")
+@model_options
 @click.option("--preset", "presets", multiple=True, metavar="NAME",
               help="Time an untrained student of this preset (repeatable); speed does not depend on weights.")
-@click.option("--baseline", "baselines", multiple=True, type=click.Choice(BASELINES[1:]),
-              help="Also time a classic method (repeatable).")
 @click.option("--sizes", default="0.5,2,12,24", show_default=True, callback=_floats,
               help="Photo sizes in megapixels, comma-separated.")
 @click.option("--device", "devices", multiple=True, type=click.Choice(DEVICES),
               help="Device(s) to time on (repeatable). Default: auto.")
 @click.option("--precision", "precisions", multiple=True, type=click.Choice(["auto", "fp32", "fp16"]),
               help="Precision(s) (repeatable). Default: auto (fp16 on GPUs, fp32 on the CPU).")
-@click.option("--tile", type=click.IntRange(0), default=TILE, show_default=True, callback=_tile,
-              help="Tile side, as in 'declare clean'.")
 @click.option("--repeats", type=click.IntRange(1), default=3, show_default=True, help="Timed runs per size.")
 @click.option("--warmup", type=click.IntRange(0), default=1, show_default=True, help="Untimed runs first.")
 @output_options
@@ -128,10 +138,7 @@ def speed(models, presets, baselines, sizes, devices, precisions, tile, repeats,
 @click.option("--data", "folders", multiple=True, required=True, metavar="DIR",
               help="Benchmark folder (repeatable): pairs in the Real20, Nature, SIR^2 or CEILNet "
                    "layouts, at any depth (first-level folders are subsets), or sequences.")
-@click.option("--model", "models", multiple=True, metavar="NAME|PATH",
-              help="Model to score (repeatable). Default: the installed default model.")
-@click.option("--baseline", "baselines", multiple=True, type=click.Choice(BASELINES[1:]),
-              help="Also score a classic method (repeatable). The identity baseline is always shown.")
+@model_options
 @click.option("--published", is_flag=True,
               help="Also show the figures the paper's Table 1 publishes for a recognised benchmark "
                    "(Real20, Nature, SIR^2 and its subsets, Seq1K), marked [published]: not measured here.")
@@ -139,8 +146,6 @@ def speed(models, presets, baselines, sizes, devices, precisions, tile, repeats,
               help="gaussian: 11x11 Gaussian window (Wang et al.). paper: as the SIRR papers' "
                    "evaluation code (ERRNet's), 7x7 uniform window on 8-bit images.")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
-@click.option("--tile", type=click.IntRange(0), default=TILE, show_default=True, callback=_tile,
-              help="Tile side, as in 'declare clean'.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="At most N images per folder.")
 @click.option("--per-image", is_flag=True, help="Print every image's scores, not only the means.")
 @output_options

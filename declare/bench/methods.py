@@ -63,9 +63,7 @@ def model_method(spec: str, device: str, half: bool, tile: int, overlap: int,
         else:
             session = Session.load(spec, device, half)
     except SessionError as exc:
-        raise MethodError(str(exc)) from None
-    if session.is_teacher:
-        raise MethodError(f"{spec} is a teacher checkpoint; benchmarks run students on single photos")
+        raise MethodError(f"{spec}: {exc}") from None
     name = label or unique_labels([spec])[spec]
     return Method(name, lambda x: session.clean(x, tile, overlap), session.device.type,
                   "fp16" if session.half else "fp32", session)

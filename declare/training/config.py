@@ -63,7 +63,7 @@ class TrainConfig:
     lr_decay_every: int = setting(40, "Epochs between learning-rate decays.")
     lr_decay: float = setting(0.1, "Learning-rate factor at each decay.")
     w_reconstruction: float = setting(1.0, "Weight of L_R (L1 + gradient L1).")
-    w_perceptual: float = setting(1.0, "Weight of L_P (VGG-19 conv5_3).")
+    w_perceptual: float = setting(1.0, "Weight of L_P, the perceptual loss (--perceptual).")
     w_decoupling: float = setting(1.0, "Weight of L_FD, feature decoupling (teacher).")
     w_view_synthesis: float = setting(0.1, "Weight of L_VS, view synthesis (teacher).")
     w_adversarial: float = setting(1.0, "Weight of the LSGAN loss (student).")
