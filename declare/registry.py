@@ -5,12 +5,15 @@ sha256 and size (a download is checked against both), and what it is. The
 ``bundled`` entry, when set, names a file shipped inside the package that works
 with no network at all.
 
-``small`` is the default: the ``small`` preset student, distilled from a
-teacher trained on synthetic sequences made from ../shared/data/photos
-(Pascal VOC and BSDS500 photographs). ``scripts/train_default.sh`` reproduces
-it and ``scripts/ship_default.py`` turns the result into the bundled fp16 file;
-both print what to paste here. ``small-teacher`` is the teacher it was
-distilled from, shipped too so that ``--burst`` works offline.
+``small`` is the default: the ``small`` preset student, trained on synthesis
+that resembles real photos through glass (the realistic recipe less linear
+light) from the 1,710 photos of ../shared/data/photos-train, and chosen by its
+scores on real pairs, where it does no harm on any set (README, "Default
+model"). ``python scripts/ablate_synthesis.py ... --only "recipe without linear
+light"`` reproduces it and ``scripts/ship_default.py`` turns the result into
+the bundled fp16 file, printing what to paste here. ``small-teacher`` is the
+earlier teacher (distilled into the previous default), shipped so that
+``--burst`` works offline.
 """
 
 from __future__ import annotations
@@ -41,11 +44,11 @@ MODELS: dict[str, ModelEntry] = {
         arch="student",
         preset="small",
         urls=(),  # ships inside the package; nothing to download
-        sha256="7a196a7b52458f5a23168217fa967fb40eb40243d2a76ae6e7bbe3fd0b435b1c",
+        sha256="c46058fa2b940f9ad3e7fe18663ac550e315c5eb5ee02647d7d87255b8617537",
         size=228406,
-        licence="MIT (training photos: Pascal VOC, BSDS500; research use)",
-        description="CPU student (111k parameters, fp16), distilled from the small "
-                    "teacher; the offline default",
+        licence="MIT (training photos: ImageNet samples, BSDS500, Urban100 and others; research use)",
+        description="CPU student (111k parameters, fp16) trained on realistic synthetic "
+                    "reflections, selected on real pairs; the offline default",
         bundled="small-fp16.safetensors",
     ),
     "small-teacher": ModelEntry(
@@ -56,7 +59,7 @@ MODELS: dict[str, ModelEntry] = {
         sha256="a148860c43dd4f697a1c688b01762973680be851ab632417a22f5baeb82f7902",
         size=692498,
         licence="MIT (training photos: Pascal VOC, BSDS500; research use)",
-        description="CPU teacher (342k parameters, fp16) that taught `small`; "
+        description="CPU teacher (342k parameters, fp16) of the previous default; "
                     "cleans three-view bursts",
         bundled="small-teacher-fp16.safetensors",
     ),

@@ -1,6 +1,8 @@
-"""A contact sheet: input | declare | Yang et al. 2019, one row per photo.
+"""A contact sheet: input | declare | Yang et al. 2019, one row per photo; for a folder
+of real pairs, input | declare | the true transmission.
 
     python scripts/contact_sheet.py ../shared/data/ceilnet-real docs/contact-sheet.jpg --count 12
+    python scripts/contact_sheet.py ../shared/data/real-pairs/nature20 docs/contact-sheet-pairs.jpg --count 8
 
 Every photo is cleaned at full size (as `declare` would), then all three
 versions are shrunk to the same thumbnail width for the sheet.
@@ -15,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from declare.bench.methods import baseline_method, model_method
-from declare.data.datasets import images_in
+from declare.data.layouts import find_pairs, images_in
 from declare.images import read_photo
 from declare.tiling import OVERLAP, TILE
 
@@ -40,17 +42,23 @@ def main() -> None:
     from declare import registry
 
     ours = model_method(args.model or registry.DEFAULT_MODEL, "cpu", None, TILE, OVERLAP)
-    yang = baseline_method("yang2019")
+    pairs = find_pairs(args.photos)[: args.count]
+    if pairs:
+        headings = ("input", "declare (default model)", "true transmission")
+        items = [(p.image, lambda p=p: read_photo(p.truth).pixels) for p in pairs]
+    else:
+        headings, yang = HEADINGS, baseline_method("yang2019")
+        items = [(path, None) for path in images_in(args.photos)[: args.count]]
     rows = []
-    for path in images_in(args.photos)[: args.count]:
+    for path, third in items:
         x = read_photo(path).pixels
-        rows.append([thumbnail(p, args.width) for p in (x, ours.run(x), yang.run(x))])
+        rows.append([thumbnail(p, args.width) for p in (x, ours.run(x), third() if third else yang.run(x))])
         print(path.name, flush=True)
     gap = 4
     height = LABEL + sum(r[0].height + gap for r in rows)
     sheet = Image.new("RGB", (3 * args.width + 2 * gap, height), "white")
     draw = ImageDraw.Draw(sheet)
-    for i, heading in enumerate(HEADINGS):
+    for i, heading in enumerate(headings):
         draw.text((i * (args.width + gap) + 6, 5), heading, fill="black")
     y = LABEL
     for row in rows:
