@@ -19,13 +19,15 @@ import json
 import subprocess
 import sys
 import tomllib
+from dataclasses import asdict
 from pathlib import Path
+
+from declare.data.synthetic_config import CEILNET_STYLE
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = tomllib.loads((ROOT / "configs" / "synthesis-realistic.toml").read_text())["synthesis"]
-OLD = {"r_gain": [0.6, 1.0], "clean_share": 0.0, "linear_light": False, "screen_share": 0.0,
-       "t_gain": [1.0, 1.0], "t_tint": 0.0, "blur_sigma": [1.0, 5.0], "sharp_share": 0.0,
-       "vignette": False, "ghost_share": 0.0}
+OLD = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(CEILNET_STYLE).items()
+       if k in RECIPE}  # declare's synthesis before the recipe
 PARTS = {  # a part of the recipe: the settings that switch it off
     "weak reflections": {"r_gain": [0.6, 1.0]},
     "clean photos": {"clean_share": 0.0},

@@ -12,6 +12,7 @@ from declare.data.datasets import load as load_photo
 from declare.data.datasets import (DataError, PairFolder, SequenceFolder, SyntheticSequences,
                                    find_pairs, images_in, mixture_order, open_dataset, split_photos)
 from declare.data.synthetic import SyntheticConfig, make_sequence
+from declare.data.synthetic_config import CEILNET_STYLE
 from photos import real_array, shared
 
 
@@ -49,7 +50,7 @@ def measured_shift(a: torch.Tensor, b: torch.Tensor, patch: int = 64, reach: int
 @pytest.mark.parametrize("seed", range(6))
 def test_synthetic_windows_move_as_the_paper_says(seed):
     """T moves 0-2 px and R 10-20 px per frame in x and y, measured on the pixels."""
-    cfg = SyntheticConfig(size=128, blur_sigma=(1.0, 1.0))
+    cfg = replace(CEILNET_STYLE, size=128, blur_sigma=(1.0, 1.0))
     gen = torch.Generator().manual_seed(seed)
     seq = make_sequence(_texture(2 * seed), _texture(2 * seed + 1), cfg, gen)
     for k in range(cfg.views - 1):
@@ -64,7 +65,7 @@ def test_synthetic_windows_move_as_the_paper_says(seed):
 
 
 def test_synthetic_blend_keeps_layers_and_clips():
-    cfg = SyntheticConfig(size=96)
+    cfg = replace(CEILNET_STYLE, size=96)
     t_photo = torch.from_numpy(real_array(size=(300, 200)).copy()).permute(2, 0, 1).float() / 255
     seq = make_sequence(t_photo, _texture(1, 300), cfg, torch.Generator().manual_seed(3))
     assert seq["frames"].shape == seq["t"].shape == seq["r"].shape == (3, 3, 96, 96)

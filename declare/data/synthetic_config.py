@@ -14,20 +14,23 @@ def knob(default, help: str):
 
 @dataclass(frozen=True)
 class SyntheticConfig:
+    """The defaults are the recipe measured best on real pairs (README, "Training data
+    that resembles real photos"): the shipped default model was trained on it."""
+
     size: int = 224                      # window side, pixels (the training crop)
     views: int = 3
     t_shift: tuple[float, float] = knob((0.0, 2.0), "T's window motion per frame, px (paper 4.2).")
     r_shift: tuple[float, float] = knob((10.0, 20.0), "R's window motion per frame, px (paper 4.2).")
-    blur_sigma: tuple[float, float] = knob((1.0, 5.0), "Gaussian defocus of R, sigma in px.")
-    sharp_share: float = knob(0.0, "Share of sequences whose reflection is in focus (no blur).")
-    r_gain: tuple[float, float] = knob((0.6, 1.0), "Reflection strength, a factor on R.")
-    clean_share: float = knob(0.0, "Share of sequences with no reflection at all (target = input).")
+    blur_sigma: tuple[float, float] = knob((0.5, 5.0), "Gaussian defocus of R, sigma in px.")
+    sharp_share: float = knob(0.15, "Share of sequences whose reflection is in focus (no blur).")
+    r_gain: tuple[float, float] = knob((0.05, 1.0), "Reflection strength, a factor on R.")
+    clean_share: float = knob(0.15, "Share of sequences with no reflection at all (target = input).")
     linear_light: bool = knob(False, "Blend in linear light, gamma 2.2 (Zhang et al. 2018).")
-    screen_share: float = knob(0.0, "Share blended as a screen, I = T + R - TR (DSRNet).")
-    t_gain: tuple[float, float] = knob((1.0, 1.0), "The glass dims T by this factor (DSRNet: 0.8 1).")
-    t_tint: float = knob(0.0, "The glass tints T: each channel x U(1 - tint, 1) (RDNet).")
-    vignette: bool = knob(False, "Multiply R by a vignetting mask centred at random (Zhang et al. 2018).")
-    ghost_share: float = knob(0.0, "Share with a ghost: a second, shifted copy of R (thick glass).")
+    screen_share: float = knob(0.3, "Share blended as a screen, I = T + R - TR (DSRNet).")
+    t_gain: tuple[float, float] = knob((0.8, 1.0), "The glass dims T by this factor (DSRNet).")
+    t_tint: float = knob(0.1, "The glass tints T: each channel x U(1 - tint, 1) (RDNet).")
+    vignette: bool = knob(True, "Multiply R by a vignetting mask centred at random (Zhang et al. 2018).")
+    ghost_share: float = knob(0.2, "Share with a ghost: a second, shifted copy of R (thick glass).")
     ghost_shift: tuple[float, float] = knob((3.0, 12.0), "Ghost offset, px.")
     ghost_gain: tuple[float, float] = knob((0.3, 0.7), "Ghost strength relative to R.")
 
@@ -47,3 +50,10 @@ class SyntheticConfig:
 
 # The settings a user can change (the window size and view count are the trainer's).
 SETTINGS = tuple(f.name for f in fields(SyntheticConfig) if "help" in f.metadata)
+
+
+# The blend declare used before (CEILNet's): always a reflection, 0.6-1 strong,
+# blurred, added in sRGB. Real pairs showed it teaches models to harm photos.
+CEILNET_STYLE = SyntheticConfig(blur_sigma=(1.0, 5.0), sharp_share=0.0, r_gain=(0.6, 1.0), clean_share=0.0,
+                                screen_share=0.0, t_gain=(1.0, 1.0), t_tint=0.0, vignette=False,
+                                ghost_share=0.0)
