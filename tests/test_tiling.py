@@ -73,8 +73,9 @@ def test_overlap_must_be_smaller_than_the_tile():
 def test_tiles_are_weighted_by_the_whole_photo_not_their_own_content():
     """The student's channel attention averages over its whole input. Tiles that
     each used their own means came out in different tones; sharing the photo's
-    means fixes it (measured, shipped model, 256-px tiles: 29.5 against 40.3 dB on a
-    real photo through glass, 36.8 against 42.6 on the synthetic test photo)."""
+    means fixes it. How much depends on the weights (256-px tiles, own against shared means):
+    the previous default, 29.5 against 40.3 dB on a real photo through glass; the current
+    one, which changes photos far less, 55.8 against 57.0 dB on tests/data/glass-6."""
     from declare_models.context import ChannelAttention
 
     session = Session.load("small", "cpu", False)
@@ -86,7 +87,7 @@ def test_tiles_are_weighted_by_the_whole_photo_not_their_own_content():
     assert len(passes) == 2 and passes[0] == passes[1] > 1  # both passes show progress over the tiles
     x = torch.from_numpy(photo).permute(2, 0, 1)[None]
     own = tiled(session._run, x, 256, 64, multiple=4)[0].permute(1, 2, 0).clamp(0, 1).numpy()
-    assert _psnr(shared, whole) > 38
-    assert _psnr(own, whole) < _psnr(shared, whole) - 4  # tests/data/glass-6: 36.8 against 42.6 dB
+    assert _psnr(shared, whole) > 50
+    assert _psnr(own, whole) < _psnr(shared, whole) - 0.8
     attention = [m for m in session.model.modules() if isinstance(m, ChannelAttention)]
     assert attention and all(m.shared_mean is None and m.tally is None for m in attention)
