@@ -39,13 +39,14 @@ def test_orientation_matches_pillow(tmp_path, orientation):
 
 def test_jpeg_round_trip_keeps_exif_and_icc(tmp_path):
     src = tmp_path / "in.jpg"
-    Image.fromarray(real_array()).save(src, quality=95, exif=_exif(6), icc_profile=_srgb_icc())
+    icc = _srgb_icc()  # once: a profile made a second later carries another creation time
+    Image.fromarray(real_array()).save(src, quality=95, exif=_exif(6), icc_profile=icc)
     photo = read_photo(src)
     out = tmp_path / "out.jpg"
     write_photo(out, photo)
     with Image.open(out) as im:
         exif = piexif.load(im.info["exif"])
-        assert im.info["icc_profile"] == _srgb_icc()
+        assert im.info["icc_profile"] == icc
         assert exif["0th"][piexif.ImageIFD.Make] == b"DeclareTest"
         assert exif["0th"][piexif.ImageIFD.Orientation] == 1
         assert exif["Exif"][piexif.ExifIFD.DateTimeOriginal] == b"2026:11:24 10:00:00"
@@ -78,12 +79,13 @@ def test_16bit_png_stays_16bit_with_full_precision(tmp_path):
 
 
 def test_16bit_png_keeps_icc_and_exif(tmp_path):
+    icc = _srgb_icc()
     photo = images.Photo(np.full((8, 8, 3), 0.5, np.float32), None, 16, False, "PNG",
-                         exif=_exif(1), icc=_srgb_icc())
+                         exif=_exif(1), icc=icc)
     out = tmp_path / "meta16.png"
     write_photo(out, photo)
     with Image.open(out) as im:
-        assert im.info["icc_profile"] == _srgb_icc()
+        assert im.info["icc_profile"] == icc
         assert im.getexif()[piexif.ImageIFD.Make] == "DeclareTest"
     assert read_photo(out).bit_depth == 16
 
