@@ -142,6 +142,8 @@ def _exporters(names: tuple[str, ...], report: Report) -> dict | None:
 
 
 def _export(job: Job, original: np.ndarray, result: np.ndarray, opts: Options, exporters: dict) -> list[str]:
+    if not exporters:  # the common case: no full-size copies to make
+        return []
     from declare.plugins import ExportItem, run_export
 
     transmission = _blend(result, original, opts)

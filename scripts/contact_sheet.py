@@ -2,7 +2,7 @@
 of real pairs, input | declare | the true transmission.
 
     python scripts/contact_sheet.py ../shared/data/ceilnet-real docs/contact-sheet.jpg --count 12
-    python scripts/contact_sheet.py ../shared/data/real-pairs/nature20 docs/contact-sheet-pairs.jpg --count 8
+    python scripts/contact_sheet.py ../shared/data/real-pairs/nature20 /tmp/pairs-sheet.jpg --count 8  # never commit: the pairs are not ours
 
 Every photo is cleaned at full size (as `declare` would), then all three
 versions are shrunk to the same thumbnail width for the sheet.

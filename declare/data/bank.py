@@ -33,9 +33,9 @@ class PhotoBank:
             paths += list(d.t_pool) + list(d.r_pool)
         images = [read_photo(p).pixels for p in paths]
         self.sizes = torch.tensor([im.shape[:2] for im in images])
-        for p, im in zip(paths, images):  # the per-sample planner need not decode them again
-            for d in datasets:
-                d.sizes[p] = tuple(im.shape[:2])
+        for d, first in zip(datasets, self.first):  # the per-sample planner need not decode them again
+            for k, p in enumerate(list(d.t_pool) + list(d.r_pool)):
+                d.sizes[p] = tuple(images[first + k].shape[:2])
         h, w = (int(v) for v in self.sizes.max(0).values)
         self.pixels = torch.zeros(len(images), 3, h, w, dtype=torch.uint8, device=device)
         for i, im in enumerate(images):

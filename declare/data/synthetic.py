@@ -143,7 +143,8 @@ def gaussian_blur(x: torch.Tensor, sigma: float | torch.Tensor) -> torch.Tensor:
     (0: left sharp), reflected at the edges."""
     lead = x.shape[:-3] if x.dim() > 3 else ()
     sig = torch.as_tensor(sigma, dtype=torch.float32).flatten()
-    sig = sig.expand(int(torch.tensor(lead).prod()) if lead else 1) if sig.numel() == 1 else sig
+    if sig.numel() == 1:
+        sig = sig.expand(math.prod(lead))
     radius = max(1, int(3 * float(sig.max()) + 0.5))
     t = torch.arange(-radius, radius + 1, dtype=torch.float32)
     own = (3 * sig + 0.5).floor().clamp(min=1)[:, None]
