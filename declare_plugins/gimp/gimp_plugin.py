@@ -48,22 +48,14 @@ class RemoveReflection(Gimp.PlugIn):
     def run(self, procedure, run_mode, image, drawables, config, data):
         if len(drawables) != 1:
             return _fail(procedure, "Select one layer to clean.")
-        layer = drawables[0]
         folder = tempfile.mkdtemp(prefix="declare-gimp-")
-        source, result = os.path.join(folder, "layer.png"), os.path.join(folder, "clean.png")
-        single = Gimp.Image.new(layer.get_width(), layer.get_height(), Gimp.ImageBaseType.RGB)
-        single.insert_layer(Gimp.Layer.new_from_drawable(layer, single), None, 0)
-        Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, single, Gio.File.new_for_path(source), None)
-        single.delete()
-        Gimp.progress_init("Removing reflection...")
-        done = subprocess.run(DECLARE + [source, "-o", result, "-q", "--overwrite"],
-                              capture_output=True, text=True)
-        if done.returncode != 0 or not os.path.exists(result):
-            message = (done.stderr or done.stdout).strip().splitlines()
-            return _fail(procedure, message[-1] if message else "declare failed")
-        cleaned = Gimp.file_load_layer(Gimp.RunMode.NONINTERACTIVE, image, Gio.File.new_for_path(result))
-        shutil.rmtree(folder, ignore_errors=True)
-        cleaned.set_name("declare: reflection removed")
+        try:
+            cleaned = _clean(drawables[0], image, folder)
+        except RuntimeError as exc:
+            return _fail(procedure, str(exc))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        layer = drawables[0]
         _, x, y = layer.get_offsets()
         cleaned.set_offsets(x, y)
         image.undo_group_start()
@@ -71,6 +63,24 @@ class RemoveReflection(Gimp.PlugIn):
         image.undo_group_end()
         Gimp.displays_flush()
         return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
+
+
+def _clean(layer, image, folder):
+    """declare's result for the layer's pixels, as a new layer of ``image`` (not yet inserted)."""
+    source, result = os.path.join(folder, "layer.png"), os.path.join(folder, "clean.png")
+    single = Gimp.Image.new(layer.get_width(), layer.get_height(), Gimp.ImageBaseType.RGB)
+    single.insert_layer(Gimp.Layer.new_from_drawable(layer, single), None, 0)
+    Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, single, Gio.File.new_for_path(source), None)
+    single.delete()
+    Gimp.progress_init("Removing reflection...")
+    done = subprocess.run(DECLARE + [source, "-o", result, "-q", "--overwrite"],
+                          capture_output=True, text=True)
+    if done.returncode != 0 or not os.path.exists(result):
+        message = (done.stderr or done.stdout).strip().splitlines()
+        raise RuntimeError(message[-1] if message else "declare failed")
+    cleaned = Gimp.file_load_layer(Gimp.RunMode.NONINTERACTIVE, image, Gio.File.new_for_path(result))
+    cleaned.set_name("declare: reflection removed")
+    return cleaned
 
 
 Gimp.main(RemoveReflection.__gtype__, sys.argv)

@@ -1,0 +1,205 @@
+"""Our GIMP 3 plug-in and darktable script inside the real programs.
+
+GIMP 3 needs the Debian 13 root of scripts/gimp3_root.sh; darktable needs
+Debian's darktable and Xvfb. .ci/run provides both when it runs as root and
+the packages can be installed; otherwise each test skips saying why.
+DECLARE_SCREENSHOTS=DIR keeps darktable's screenshot there (docs/ holds one).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image, ImageGrab
+
+from declare.cli import main
+from editors import (darktable_missing, gimp3_missing, run_gimp, virtual_screen, wait_for)
+from photos import real_photo_path
+
+PROCEDURE = "declare-remove-reflection"
+
+
+def pixels(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB")).astype(np.int16)
+
+
+@pytest.fixture
+def gimp_home(tmp_path):
+    if gimp3_missing():
+        pytest.skip(gimp3_missing())
+    plugins = tmp_path / "home" / ".config" / "GIMP" / "3.0" / "plug-ins"
+    result = CliRunner().invoke(main, ["plugins", "install", "gimp", "--dest", str(plugins)])
+    assert result.exit_code == 0, result.output
+    shutil.copy(real_photo_path(), tmp_path / "photo.jpg")
+    return tmp_path
+
+
+def _without_warnings(output: str) -> None:
+    for sign in ("inconsistent", "Traceback", "stray image"):
+        assert sign not in output, output[-3000:]
+
+
+def test_gimp3_registers_the_plugin(gimp_home):
+    records, output = run_gimp(f"""
+procedure = PDB.lookup_procedure({PROCEDURE!r})
+report(found=procedure is not None, menus=procedure.get_menu_paths(),
+       label=procedure.get_menu_label(), types=procedure.get_image_types())
+""", gimp_home)
+    assert records == [{"found": True, "menus": ["<Image>/Filters/Enhance"],
+                        "label": "Remove Reflection...", "types": "RGB*, GRAY*"}], output[-3000:]
+    _without_warnings(output)
+
+
+def test_gimp3_plugin_adds_the_cleaned_layer(gimp_home):
+    """On a real photo's layer: one new layer above it, which is declare's result for
+    that layer's pixels, the original untouched, the undo group closed, nothing left over."""
+    w = str(gimp_home)
+    records, output = run_gimp(f"""
+image = load({w!r} + "/photo.jpg")
+image.undo_enable()  # a batch-loaded image starts with undo off; a user's has it on
+layer = image.get_layers()[0]
+save_layer(layer, {w!r} + "/before.png")
+status = run_procedure({PROCEDURE!r}, image, [layer])
+layers = image.get_layers()
+report(status=status, layers=[l.get_name() for l in layers],
+       sizes=[[l.get_width(), l.get_height(), *l.get_offsets()[1:]] for l in layers],
+       undo=image.undo_is_enabled(), images=len(Gimp.get_images()))
+save_layer(layers[0], {w!r} + "/cleaned.png")
+save_layer(layers[1], {w!r} + "/after.png")
+image.delete()
+""", gimp_home)
+    assert records, output[-3000:]
+    (ran,) = records
+    assert ran["status"] == "success", output[-3000:]
+    assert ran["layers"] == ["declare: reflection removed", "Background"]
+    assert ran["sizes"][0] == ran["sizes"][1]
+    assert ran["undo"] and ran["images"] == 1  # undo still on; the plug-in's scratch image is gone
+    _without_warnings(output)  # GIMP reports a plug-in that leaves an undo group open
+
+    before = gimp_home / "before.png"
+    assert (pixels(gimp_home / "after.png") == pixels(before)).all()
+    expected = gimp_home / "expected.png"
+    done = subprocess.run([sys.executable, "-m", "declare", str(before), "-o", str(expected), "-q"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    cleaned = pixels(gimp_home / "cleaned.png")
+    assert np.abs(cleaned - pixels(expected)).max() <= 1
+    assert np.abs(cleaned - pixels(before)).mean() > 0.5  # the layer really changed
+    assert not list((gimp_home / "tmp").glob("declare-gimp-*"))  # its scratch folder is removed
+
+
+def test_gimp3_plugin_reports_a_failure_and_changes_nothing(gimp_home):
+    """When declare fails, GIMP gets its error line, the image keeps its one layer, and
+    the scratch folder is removed all the same."""
+    script = next((gimp_home / "home").rglob(f"{PROCEDURE}.py"))
+    text = script.read_text()
+    script.write_text(text.replace('"-m", "declare"]', '"-m", "declare", "--model", "/no/such/model.safetensors"]'))
+    w = str(gimp_home)
+    records, output = run_gimp(f"""
+image = load({w!r} + "/photo.jpg")
+image.undo_enable()
+status = run_procedure({PROCEDURE!r}, image, [image.get_layers()[0]])
+report(status=status, layers=[l.get_name() for l in image.get_layers()])
+image.delete()
+""", gimp_home)
+    assert records == [{"status": "execution-error", "layers": ["Background"]}], output[-3000:]
+    assert "model.safetensors" in output  # declare's own error line reached GIMP
+    assert "Traceback" not in output
+    assert not list((gimp_home / "tmp").glob("declare-gimp-*"))
+
+
+def test_gimp3_opens_our_openraster(gimp_home):
+    """The .ora from --export gimp: three layers in order, the reflection hidden, the
+    pixels those declare wrote."""
+    photo = gimp_home / "photo.jpg"
+    result = CliRunner().invoke(main, [str(photo), "-o", str(gimp_home / "clean.png"), "--export", "gimp",
+                                       "--save-reflection", "-q"])
+    assert result.exit_code == 0, result.output
+    w = str(gimp_home)
+    records, output = run_gimp(f"""
+image = load({w!r} + "/clean.ora")
+layers = image.get_layers()
+report(layers=[[l.get_name(), l.get_visible()] for l in layers], size=[image.get_width(), image.get_height()])
+for i, l in enumerate(layers):
+    save_layer(l, {w!r} + "/layer-%d.png" % i)
+image.delete()
+""", gimp_home)
+    assert records, output[-3000:]
+    (opened,) = records
+    assert opened["layers"] == [["declare: reflection", False], ["declare: reflection removed", True],
+                                ["original", True]]
+    assert opened["size"] == list(Image.open(photo).size)
+    assert (pixels(gimp_home / "layer-2.png") == pixels(photo)).all()
+    assert (pixels(gimp_home / "layer-1.png") == pixels(gimp_home / "clean.png")).all()
+    assert (pixels(gimp_home / "layer-0.png") == pixels(gimp_home / "clean.reflection.png")).all()
+
+
+DRIVE = """
+local dt = require "darktable"
+local out = io.open({result!r}, "w")
+local ok, err = pcall(function()
+  local original = dt.database.import({photo!r})
+  dt.gui.selection({{original}})
+  local declare = require "contrib/declare"
+  declare.button.clicked_callback(declare.button)
+  for _, member in ipairs(original:get_group_members()) do
+    out:write("member\\t", member.filename, "\\t", member.group_leader.id, "\\t", original.id, "\\n")
+  end
+  dt.gui.libs["declare"].expanded = true
+end)
+out:write("finished\\t", tostring(ok), "\\t", tostring(err), "\\n")
+out:close()
+"""
+
+
+def test_darktable_runs_the_module(tmp_path):
+    """darktable's GUI with our script installed: the module loads without a Lua error
+    and its button's action cleans the selected photo and groups the result with it."""
+    if darktable_missing():
+        pytest.skip(darktable_missing())
+    config = tmp_path / "config"
+    result = CliRunner().invoke(main, ["plugins", "install", "darktable", "--dest", str(config)])
+    assert result.exit_code == 0, result.output
+    (config / "darktablerc").write_text("ui_last/window_w=1400\nui_last/window_h=900\nui_last/maximized=TRUE\n")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(real_photo_path(), photos / "glass.jpg")
+    report = tmp_path / "result.txt"
+    drive = tmp_path / "drive.lua"
+    drive.write_text(DRIVE.format(result=str(report), photo=str(photos / "glass.jpg")))
+    log = tmp_path / "darktable.log"
+    with virtual_screen() as display, open(log, "w") as log_file:
+        process = subprocess.Popen(
+            ["darktable", "--configdir", str(config), "--cachedir", str(tmp_path / "cache"),
+             "--library", ":memory:", "-d", "lua", "--luacmd", f'dofile("{drive}")'],
+            env={**os.environ, "DISPLAY": display}, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            finished = wait_for(report, "finished", 240, process)
+            if finished:
+                time.sleep(2)  # the lighttable redraws the new group
+                shot = ImageGrab.grab(xdisplay=display)
+        finally:
+            process.kill()  # darktable sits out SIGTERM while it writes its caches
+            process.wait(30)
+    output = log.read_text()
+    assert finished, output[-3000:]
+    assert "LUA ERROR" not in output, output[-3000:]
+    lines = [line.split("\t") for line in report.read_text().splitlines()]
+    assert lines[-1][:2] == ["finished", "true"], lines
+    members = {name: (leader, original) for _, name, leader, original in lines[:-1]}
+    assert set(members) == {"glass.jpg", "glass.declare.jpg"}
+    leader, original = members["glass.declare.jpg"]
+    assert leader == original  # grouped under the original
+    cleaned = pixels(photos / "glass.declare.jpg")
+    assert cleaned.shape == pixels(photos / "glass.jpg").shape
+    assert np.asarray(shot).std() > 10  # a drawn window, not a blank screen
+    keep = os.environ.get("DECLARE_SCREENSHOTS")
+    if keep:
+        shot.save(os.path.join(keep, "darktable-module.png"))
