@@ -273,3 +273,41 @@ def test_ssim_choice_reaches_the_scores(tmp_path):
         assert doc["ssim"] == kind
         scores[kind] = doc["summary"][0]["ssim"]
     assert scores["gaussian"] != pytest.approx(scores["paper"], abs=1e-4)
+
+
+def _tradeoff_inputs(tmp_path):
+    quality = {"summary": [
+        {"dataset": "a", "method": "identity", "psnr": 20.0, "ssim": 0.80},
+        {"dataset": "a", "method": "fast", "psnr": 21.0, "ssim": 0.82},
+        {"dataset": "a", "method": "slow", "psnr": 19.0, "ssim": 0.79},
+        {"dataset": "a/sub", "method": "fast", "psnr": 99.0, "ssim": 0.99},   # subsets are not sets
+        {"dataset": "b", "method": "identity", "psnr": 10.0, "ssim": 0.30},
+        {"dataset": "b", "method": "fast", "psnr": 10.5, "ssim": 0.29},
+        {"dataset": "b", "method": "slow", "psnr": 13.0, "ssim": 0.35},
+        {"dataset": "b", "method": "DECLARE [published]", "psnr": None, "ssim": 0.9}]}
+    speed = {"rows": [{"method": "fast", "megapixels": 12.0, "seconds": 3.0},
+                      {"method": "slow", "megapixels": 12.0, "seconds": 30.0},
+                      {"method": "fast", "megapixels": 2.0, "seconds": 0.5}]}
+    (tmp_path / "q.json").write_text(json.dumps(quality))
+    (tmp_path / "s.json").write_text(json.dumps(speed))
+    return ["bench", "tradeoff", "--quality", str(tmp_path / "q.json"), "--speed", str(tmp_path / "s.json")]
+
+
+def test_tradeoff_averages_each_set_gain_over_identity(tmp_path):
+    args = _tradeoff_inputs(tmp_path)
+    result = CliRunner().invoke(main, args + ["--json", str(tmp_path / "t.json"), "--plot", str(tmp_path / "t.png")])
+    assert result.exit_code == 0, result.output
+    points = {p["method"]: p for p in json.loads((tmp_path / "t.json").read_text())["points"]}
+    assert set(points) == {"fast", "slow"}
+    assert points["fast"]["seconds"] == 3.0 and points["slow"]["seconds"] == 30.0
+    assert points["fast"]["psnr_gain"] == pytest.approx(0.75)      # (+1 + 0.5) / 2
+    assert points["fast"]["min_ssim_gain"] == pytest.approx(-0.01)
+    assert points["slow"]["psnr_gain"] == pytest.approx(1.0)       # (-1 + 3) / 2
+    assert points["slow"]["min_psnr_gain"] == pytest.approx(-1.0)
+    assert Image.open(tmp_path / "t.png").size[0] > 400
+
+
+def test_tradeoff_without_that_size_is_one_line(tmp_path):
+    result = CliRunner().invoke(main, _tradeoff_inputs(tmp_path) + ["--megapixels", "24"])
+    assert result.exit_code == 1
+    assert "no 24 MP rows (they have: 2, 12)" in result.output

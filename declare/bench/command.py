@@ -1,4 +1,4 @@
-"""``declare bench speed`` and ``declare bench quality``."""
+"""``declare bench speed``, ``declare bench quality`` and ``declare bench tradeoff``."""
 
 from __future__ import annotations
 
@@ -207,6 +207,50 @@ def quality(folders, models, baselines, published, ssim_kind, device, tile, limi
               [("psnr", "PSNR (dB), higher is better"), ("ssim", "SSIM, higher is better"),
                ("lmse", "LMSE, lower is better")], "declare bench quality")
     sys.exit(1 if failed else 0)
+
+
+TRADEOFF_COLUMNS = [("method", "method"), ("seconds", "s/photo", 2), ("sets", "sets"),
+                    ("psnr_gain", "dB gained", 2), ("min_psnr_gain", "worst set dB", 2),
+                    ("ssim_gain", "SSIM gained", 4), ("min_ssim_gain", "worst set SSIM", 4)]
+
+
+@bench.command()
+@click.option("--quality", "quality_path", required=True, type=click.Path(dir_okay=False), metavar="FILE",
+              help="JSON written by 'declare bench quality --json FILE'.")
+@click.option("--speed", "speed_path", required=True, type=click.Path(dir_okay=False), metavar="FILE",
+              help="JSON written by 'declare bench speed --json FILE' (same --model list).")
+@click.option("--megapixels", type=float, default=12.0, show_default=True,
+              help="The photo size of the speed run to compare at.")
+@click.option("--title", default="quality against time per photo", show_default=True)
+@output_options
+def tradeoff(quality_path, speed_path, megapixels, title, json_path, csv_path, plot_path) -> None:
+    """Quality gained over the input against seconds per photo, from two earlier runs.
+
+    Gains are each model's mean over the datasets of the quality run of what it
+    adds to the identity baseline (the photo left alone), with its worst set beside it.
+    """
+    import json
+
+    from declare.bench import report, tradeoff as tr
+
+    documents = []
+    for path in (quality_path, speed_path):
+        try:
+            documents.append(json.loads(Path(path).read_text()))
+        except (OSError, ValueError) as exc:
+            raise click.ClickException(f"{path}: {exc}") from None
+    try:
+        records = tr.points(*documents, megapixels)
+    except tr.TradeoffError as exc:
+        raise click.ClickException(str(exc)) from None
+    flat = [{k: v for k, v in r.items() if k != "per_set"} for r in records]
+    _emit({"megapixels": megapixels, "points": records}, flat, TRADEOFF_COLUMNS, json_path, csv_path)
+    if plot_path:
+        try:
+            tr.plot(Path(plot_path), records, megapixels, title)
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"plot: {plot_path}")
 
 
 def _benchmark_folders(folders, limit) -> list[tuple[str, list]]:

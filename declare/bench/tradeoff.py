@@ -1,0 +1,76 @@
+"""Quality against cost: ``declare bench quality`` and ``declare bench speed`` results side by side.
+
+A model is worth its seconds only if it gains over leaving the photo alone, so
+quality here is the gain over the identity baseline of the same quality run,
+averaged over the datasets with each dataset weighing the same (a set of 3
+photos counts as much as one of 20), and cost is the seconds one photo of the
+chosen size took in the speed run. Methods are matched by their labels, so
+give both runs the same ``--model`` list.
+"""
+
+from __future__ import annotations
+
+
+class TradeoffError(ValueError):
+    pass
+
+
+def points(quality: dict, speed: dict, megapixels: float) -> list[dict]:
+    """One record per method found in both documents: seconds per photo of
+    ``megapixels`` and the mean PSNR/SSIM gained over identity, with each set's."""
+    summary = [r for r in quality.get("summary", []) if "/" not in r["dataset"]
+               and not r["method"].endswith("[published]")]
+    identity = {r["dataset"]: r for r in summary if r["method"] == "identity"}
+    if not identity:
+        raise TradeoffError("the quality results hold no identity rows (not from 'declare bench quality'?)")
+    seconds = {r["method"]: r["seconds"] for r in speed.get("rows", [])
+               if abs(r["megapixels"] - megapixels) < 1e-6 and r.get("seconds") is not None}
+    if not seconds:
+        sizes = sorted({r["megapixels"] for r in speed.get("rows", [])})
+        raise TradeoffError(f"the speed results have no {megapixels:g} MP rows (they have: "
+                            f"{', '.join(f'{s:g}' for s in sizes) or 'none'})")
+    out = []
+    for method in dict.fromkeys(r["method"] for r in summary):
+        if method == "identity" or method not in seconds:
+            continue
+        mine = {r["dataset"]: r for r in summary if r["method"] == method and r["dataset"] in identity}
+        gains = {d: (r["psnr"] - identity[d]["psnr"], r["ssim"] - identity[d]["ssim"]) for d, r in mine.items()}
+        out.append({"method": method, "seconds": seconds[method], "sets": len(gains),
+                    "psnr_gain": sum(g[0] for g in gains.values()) / len(gains),
+                    "ssim_gain": sum(g[1] for g in gains.values()) / len(gains),
+                    "min_psnr_gain": min(g[0] for g in gains.values()),
+                    "min_ssim_gain": min(g[1] for g in gains.values()),
+                    "per_set": {d: {"psnr_gain": g[0], "ssim_gain": g[1]} for d, g in gains.items()}})
+    if not out:
+        raise TradeoffError("no method is in both results; give both runs the same --model list")
+    return out
+
+
+def plot(path, records: list[dict], megapixels: float, title: str) -> None:
+    """Two panels, PSNR and SSIM gained over the input against seconds per photo;
+    the zero line is leaving the photo alone."""
+    from declare.bench.report import _atomic
+
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise RuntimeError("--plot needs matplotlib: pip install 'declare[bench]'") from None
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, key, low, label in ((axes[0], "psnr_gain", "min_psnr_gain", "PSNR gained over the input, dB"),
+                                (axes[1], "ssim_gain", "min_ssim_gain", "SSIM gained over the input")):
+        ax.axhline(0, color="grey", lw=1, ls="--", label="input left alone")
+        for r in records:
+            ax.errorbar(r["seconds"], r[key], yerr=[[r[key] - r[low]], [0]], fmt="o", capsize=3)
+            ax.annotate(r["method"], (r["seconds"], r[key]), textcoords="offset points",
+                        xytext=(5, 5), fontsize=8)
+        ax.set_xlabel(f"seconds per {megapixels:g} MP photo")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8, loc="lower right")
+    fig.suptitle(f"{title}\n(dot: mean over the sets; bar down to the worst set)", fontsize=10)
+    fig.tight_layout()
+    suffix = path.suffix.lstrip(".") or "png"
+    _atomic(path, lambda f: fig.savefig(f, format=suffix, dpi=120), "wb")
+    plt.close(fig)
