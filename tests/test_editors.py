@@ -95,6 +95,27 @@ image.delete()
     assert not list((gimp_home / "tmp").glob("declare-gimp-*"))  # its scratch folder is removed
 
 
+def test_gimp3_plugin_keeps_grey_and_alpha_layers_as_they_are(gimp_home):
+    """The procedure takes RGB* and GRAY* images: a greyscale layer gets a greyscale
+    result, a layer with alpha a result with alpha."""
+    photo = Image.open(gimp_home / "photo.jpg")
+    photo.convert("L").save(gimp_home / "grey.png")
+    photo.convert("RGBA").save(gimp_home / "alpha.png")
+    w = str(gimp_home)
+    records, output = run_gimp(f"""
+for name in ("grey", "alpha"):
+    image = load({w!r} + "/" + name + ".png")
+    status = run_procedure({PROCEDURE!r}, image, [image.get_layers()[0]])
+    report(name=name, status=status, layers=[[l.get_name(), l.is_gray(), l.has_alpha()] for l in image.get_layers()])
+    image.delete()
+""", gimp_home)
+    assert records == [
+        {"name": "grey", "status": "success",
+         "layers": [["declare: reflection removed", True, False], ["Background", True, False]]},
+        {"name": "alpha", "status": "success",
+         "layers": [["declare: reflection removed", False, True], ["Background", False, True]]}], output[-3000:]
+
+
 def test_gimp3_plugin_reports_a_failure_and_changes_nothing(gimp_home):
     """When declare fails, GIMP gets its error line, the image keeps its one layer, and
     the scratch folder is removed all the same."""
