@@ -247,7 +247,7 @@ def tradeoff(quality_path, speed_path, megapixels, title, json_path, csv_path, p
     _emit({"megapixels": megapixels, "points": records}, flat, TRADEOFF_COLUMNS, json_path, csv_path)
     if plot_path:
         try:
-            tr.plot(Path(plot_path), records, megapixels, title)
+            tr.plot(Path(plot_path), records, megapixels, title, off_scale=set(BASELINES))
         except RuntimeError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"plot: {plot_path}")

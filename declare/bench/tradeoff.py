@@ -46,9 +46,11 @@ def points(quality: dict, speed: dict, megapixels: float) -> list[dict]:
     return out
 
 
-def plot(path, records: list[dict], megapixels: float, title: str) -> None:
+def plot(path, records: list[dict], megapixels: float, title: str, off_scale: set[str] = frozenset()) -> None:
     """Two panels, PSNR and SSIM gained over the input against seconds per photo;
-    the zero line is leaving the photo alone."""
+    the zero line is leaving the photo alone. The vertical range fits the
+    methods not in ``off_scale`` (classic baselines far below would flatten
+    them); a point outside it sits on the edge with its value written."""
     from declare.bench.report import _atomic
 
     try:
@@ -57,18 +59,33 @@ def plot(path, records: list[dict], megapixels: float, title: str) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         raise RuntimeError("--plot needs matplotlib: pip install 'declare[bench]'") from None
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key, low, label in ((axes[0], "psnr_gain", "min_psnr_gain", "PSNR gained over the input, dB"),
-                                (axes[1], "ssim_gain", "min_ssim_gain", "SSIM gained over the input")):
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    panels = ((axes[0], "psnr_gain", "min_psnr_gain", "PSNR gained over the input, dB", "{:+.2f} dB"),
+              (axes[1], "ssim_gain", "min_ssim_gain", "SSIM gained over the input", "{:+.4f}"))
+    for ax, key, low, label, fmt in panels:
+        fitted = [r for r in records if r["method"] not in off_scale] or records
+        bottom = min(0.0, *(r[low] for r in fitted))
+        top = max(0.0, *(r[key] for r in fitted))
+        pad = (top - bottom) * 0.25 or 0.1
+        bottom, top = bottom - pad, top + pad
         ax.axhline(0, color="grey", lw=1, ls="--", label="input left alone")
-        for r in records:
-            ax.errorbar(r["seconds"], r[key], yerr=[[r[key] - r[low]], [0]], fmt="o", capsize=3)
-            ax.annotate(r["method"], (r["seconds"], r[key]), textcoords="offset points",
-                        xytext=(5, 5), fontsize=8)
+        for i, r in enumerate(records):
+            name = r["method"].removesuffix("/student")
+            if bottom <= r[key] <= top:
+                ax.errorbar(r["seconds"], r[key], yerr=[[r[key] - max(r[low], bottom)], [0]], fmt="o", capsize=3)
+                ax.annotate(name, (r["seconds"], r[key]), textcoords="offset points",
+                            xytext=(6, 8 if i % 2 else -12), fontsize=8)
+            else:
+                edge = bottom if r[key] < bottom else top
+                ax.plot(r["seconds"], edge, "v" if r[key] < bottom else "^", color="black")
+                ax.annotate(f"{name}: {fmt.format(r[key])}", (r["seconds"], edge), textcoords="offset points",
+                            xytext=(6, 6 if r[key] < bottom else -12), fontsize=8)
+        ax.set_ylim(bottom, top)
+        ax.set_xlim(left=0)
         ax.set_xlabel(f"seconds per {megapixels:g} MP photo")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8, loc="lower right")
+    axes[0].legend(fontsize=8, loc="upper right")
     fig.suptitle(f"{title}\n(dot: mean over the sets; bar down to the worst set)", fontsize=10)
     fig.tight_layout()
     suffix = path.suffix.lstrip(".") or "png"
