@@ -174,6 +174,22 @@ def small() -> ModelConfig:
     )
 
 
+@register_preset("medium", "the default: small's layout, wider and with 4 context blocks; "
+                           "a 12-megapixel photo in under 20 s on 2 CPU cores")
+def medium() -> ModelConfig:
+    # Chosen by the size study (README, "Model sizes"): of four sizes it gained most on real
+    # pairs, at about twice small's time. Teacher fields are small's; the representation is
+    # 24 channels wide in both, as distillation needs.
+    return dataclasses.replace(
+        small(),
+        encoder_channels=32,
+        hallucination_channels=(24, 32, 32, 32),
+        representation_channels=24,
+        context_blocks=4,
+        decoder_channels=(24, 12),
+    )
+
+
 @register_preset("tiny", "a few thousand parameters, for tests and smoke runs")
 def tiny() -> ModelConfig:
     return ModelConfig(

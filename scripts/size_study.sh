@@ -3,7 +3,7 @@
 #
 #   scripts/size_study.sh [PHOTOS] [REAL_PAIRS] [OUT] [STEPS]
 #
-# Each size (the `small` preset and configs/sizes/*.json) is trained alone on the default
+# Each size (the `small` and `medium` presets, configs/sizes/*.json) is trained alone on the default
 # synthesis from PHOTOS (../shared/data/photos-train) with the same seed, steps and batches,
 # validated every 200 steps on the real pairs at 384 px, which pick its best weights; then all
 # are scored at full resolution on every real set (bench quality), timed side by side at 12 MP
@@ -20,7 +20,7 @@ VAL=(); DATA=(); MODELS=()
 for s in "${SETS[@]}"; do VAL+=(--val-data "$PAIRS/$s"); DATA+=(--data "$PAIRS/$s"); done
 
 for size in "${SIZES[@]}"; do
-    preset=$size; [ "$size" = small ] || preset=configs/sizes/$size.json
+    preset=$size; [ -f "configs/sizes/$size.json" ] && preset=configs/sizes/$size.json
     MODELS+=(--model "$OUT/$size/student.safetensors")
     [ -f "$OUT/$size/student.safetensors" ] && continue
     declare-photo train student --ablate no-transfer --perceptual off --preset "$preset" \
