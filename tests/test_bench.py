@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from declare.bench.methods import Method, baseline_method
+from declare.registry import DEFAULT_MODEL as DEFAULT
 from declare.bench.quality import pairs_in
 from declare.bench.speed import PeakMemory, flops_per_megapixel, image_size
 from declare.cli import main
@@ -132,7 +133,7 @@ def test_quality_with_yang2019_table_csv_and_plot(tmp_path):
     assert result.exit_code == 0, result.output
     assert "yang2019" in result.output and "PSNR dB" in result.output
     methods = [r["method"] for r in csv.DictReader(csv_path.open())]
-    assert sorted(methods) == sorted(["identity", "small", "yang2019"] * 3)  # the shipped default too
+    assert sorted(methods) == sorted(["identity", DEFAULT, "yang2019"] * 3)  # the shipped default too
     with Image.open(plot) as im:
         assert im.format == "PNG" and im.width > 300
 
@@ -197,8 +198,8 @@ def test_sir2_gets_a_row_per_subset_and_the_whole_with_published_figures(tmp_pat
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)["summary"]
     measured = [(r["dataset"], r["method"], r["images"]) for r in summary if r["images"]]
-    assert measured == [("SIR2", m, 11) for m in ("identity", "small")] + [
-        (f"SIR2/{s}", m, counts[s]) for s in sorted(counts) for m in ("identity", "small")]
+    assert measured == [("SIR2", m, 11) for m in ("identity", DEFAULT)] + [
+        (f"SIR2/{s}", m, counts[s]) for s in sorted(counts) for m in ("identity", DEFAULT)]
     published = {(r["dataset"], r["method"]): r["ssim"] for r in summary if "[published]" in r["method"]}
     assert published[("SIR2", "DECLARE (paper) [published]")] == 0.9009
     assert published[("SIR2/SolidObjectDataset", "ERRNet [published]")] == 0.8872
@@ -247,7 +248,7 @@ def test_quality_json_is_written_as_it_goes(tmp_path, monkeypatch):
     doc = json.loads(out.read_text())
     assert doc["complete"] is False
     assert {(r["image"], r["method"]) for r in doc["images"]} == {
-        ("0.png", "identity"), ("0.png", "small"), ("0.png", "yang2019")}
+        ("0.png", "identity"), ("0.png", DEFAULT), ("0.png", "yang2019")}
 
 
 def test_progress_counts_images_times_methods_even_for_bad_pairs(tmp_path):
