@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from declare.checkpoint import load_checkpoint, save_checkpoint
+from declare_models import get_config, list_presets
 from declare.weights import PACKAGE_WEIGHTS, sha256_of
 
 
@@ -26,6 +27,11 @@ def main() -> None:
 
     model, meta = load_checkpoint(args.checkpoint, torch.device("cpu"))
     keep = {k: meta[k] for k in ("step", "epoch", "stage", "preset") if k in meta}
+    # A run trained from a JSON size file records its path; name the registered preset
+    # with the same numbers instead, as the registry does.
+    same = [name for name in list_presets() if get_config(name) == model.config]
+    if same:
+        keep["preset"] = same[0]
     out = save_checkpoint(PACKAGE_WEIGHTS / args.name, model, metadata=keep, dtype=torch.float16)
     print(f"{out}\nsha256 {sha256_of(out)}\nsize {out.stat().st_size}")
 

@@ -127,14 +127,15 @@ def test_truncated_checkpoint_is_one_line_exit_2(tmp_path, student):
 
 
 def test_a_tampered_bundled_model_is_refused(tmp_path, monkeypatch):
-    from declare import weights
+    from declare import registry, weights
 
-    shipped = weights.PACKAGE_WEIGHTS / "small-fp16.safetensors"
+    name = registry.MODELS[registry.DEFAULT_MODEL].bundled
+    shipped = weights.PACKAGE_WEIGHTS / name
     fake = tmp_path / "weights"
     fake.mkdir()
     data = bytearray(shipped.read_bytes())
     data[-100] ^= 0xFF  # one flipped byte in the tensors
-    (fake / "small-fp16.safetensors").write_bytes(bytes(data))
+    (fake / name).write_bytes(bytes(data))
     monkeypatch.setattr(weights, "PACKAGE_WEIGHTS", fake)
     src = _photo(tmp_path / "p.png")
     result = invoke(src, "-o", tmp_path / "out.png")

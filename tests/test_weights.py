@@ -285,7 +285,8 @@ def test_the_shipped_defaults_are_intact_and_registered(name, arch):
 def test_the_shipped_default_is_listed_and_never_removed(cache):
     runner = CliRunner()
     listing = runner.invoke(main, ["models", "list"])
-    assert listing.exit_code == 0 and "small*" in listing.output and "bundled" in listing.output
-    result = runner.invoke(main, ["models", "remove", "small"])
+    default = registry.DEFAULT_MODEL
+    assert listing.exit_code == 0 and f"{default}*" in listing.output and "bundled" in listing.output
+    result = runner.invoke(main, ["models", "remove", default])
     assert result.exit_code == 0 and "ships inside the package" in result.output
-    assert weights.bundled_path(registry.MODELS["small"]).is_file()
+    assert weights.bundled_path(registry.MODELS[default]).is_file()
