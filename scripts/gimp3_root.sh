@@ -5,9 +5,10 @@
 #   sudo scripts/gimp3_root.sh [ROOT]
 #
 # ROOT defaults to $DECLARE_GIMP3_ROOT, else /var/cache/declare/gimp3-root. Needs root,
-# debootstrap and Debian's package archive. Resumable: downloaded packages are kept in
-# ROOT.debs/ and each finished step leaves a marker, so an interrupted build continues
-# where it stopped; a finished root is left alone (ROOT/.declare-ready).
+# debootstrap and Debian's package archive. Resumable: the base system's packages are kept in
+# ROOT.debs/, the base leaves a marker, and apt-get keeps what it fetched for GIMP until the
+# install succeeds, so an interrupted build continues where it stopped; a finished root is
+# left alone (ROOT/.declare-ready).
 #
 # declare itself is not installed in the root: Debian 13's Python is 3.13 and PyTorch for
 # it would be a multi-gigabyte download. The tests bind-mount the checkout and the Python
