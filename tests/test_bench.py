@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from PIL import Image
 
 from declare.bench.methods import Method, baseline_method
-from declare.registry import DEFAULT_MODEL as DEFAULT
 from declare.bench.quality import pairs_in
 from declare.bench.speed import PeakMemory, flops_per_megapixel, image_size
 from declare.cli import main
+from declare.registry import DEFAULT_MODEL as DEFAULT
 
 
 class _Conv:

@@ -130,8 +130,8 @@ def speed(models, presets, baselines, sizes, devices, precisions, tile, repeats,
                    + ("" if header["tf32"] is None else f"; CUDA fp32 with TF32 {'on' if header['tf32'] else 'off'}"))
     if plot_path:
         summary = [{**r, "dataset": f"{r['megapixels']} MP"} for r in rows]
-        _plot(report, Path(plot_path), summary, [("mp_per_s", "megapixels / s"), ("peak_mb", "peak MB")],
-              "declare bench speed")
+        metrics = [("mp_per_s", "megapixels / s"), ("peak_mb", "peak MB")]
+        _plot(Path(plot_path), lambda path: report.plot_bars(path, summary, metrics, "declare bench speed"))
 
 
 @bench.command()
@@ -203,9 +203,9 @@ def quality(folders, models, baselines, published, ssim_kind, device, tile, limi
         click.echo(f"[published]: as printed in {SOURCE}, not measured here; their SSIM is "
                    "ERRNet's evaluation code (--ssim paper is the same formula).")
     if plot_path and summary:
-        _plot(report, Path(plot_path), summary,
-              [("psnr", "PSNR (dB), higher is better"), ("ssim", "SSIM, higher is better"),
-               ("lmse", "LMSE, lower is better")], "declare bench quality")
+        metrics = [("psnr", "PSNR (dB), higher is better"), ("ssim", "SSIM, higher is better"),
+                   ("lmse", "LMSE, lower is better")]
+        _plot(Path(plot_path), lambda path: report.plot_bars(path, summary, metrics, "declare bench quality"))
     sys.exit(1 if failed else 0)
 
 
@@ -246,11 +246,8 @@ def tradeoff(quality_path, speed_path, megapixels, title, json_path, csv_path, p
     flat = [{k: v for k, v in r.items() if k != "per_set"} for r in records]
     _emit({"megapixels": megapixels, "points": records}, flat, TRADEOFF_COLUMNS, json_path, csv_path)
     if plot_path:
-        try:
-            tr.plot(Path(plot_path), records, megapixels, title, off_scale=set(BASELINES))
-        except RuntimeError as exc:
-            raise click.ClickException(str(exc)) from None
-        click.echo(f"plot: {plot_path}")
+        _plot(Path(plot_path), lambda path: report.plot_tradeoff(path, records, megapixels, title,
+                                                                 off_scale=set(BASELINES)))
 
 
 def _benchmark_folders(folders, limit) -> list[tuple[str, list]]:
@@ -338,9 +335,10 @@ def _emit(document: dict, rows: list[dict], columns, json_path, csv_path, shown=
         click.echo(report.table(shown if shown is not None else rows, columns))
 
 
-def _plot(report, path: Path, summary, metrics, title) -> None:
+def _plot(path: Path, draw) -> None:
+    """``draw(path)``, with a missing matplotlib as one error line."""
     try:
-        report.plot_bars(path, summary, metrics, title)
+        draw(path)
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"plot: {path}")

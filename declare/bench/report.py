@@ -1,4 +1,4 @@
-"""Benchmark results for people (a table, a bar chart) and for scripts (JSON, CSV)."""
+"""Benchmark results for people (a table, charts) and for scripts (JSON, CSV)."""
 
 from __future__ import annotations
 
@@ -73,14 +73,27 @@ def write_csv(path: Path, records: list[dict]) -> None:
     _atomic(path, lambda f: csv_to(f, records))
 
 
-def plot_bars(path: Path, summary: list[dict], metrics: list[tuple[str, str]], title: str) -> None:
-    """Grouped bars: one panel per metric, a group per dataset, a bar per method."""
+def _pyplot():
+    """matplotlib's pyplot without a display, or a RuntimeError saying how to get it."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         raise RuntimeError("--plot needs matplotlib: pip install 'declare[bench]'") from None
+    return plt
+
+
+def _save_figure(plt, fig, path: Path) -> None:
+    fig.tight_layout()
+    suffix = path.suffix.lstrip(".") or "png"
+    _atomic(path, lambda f: fig.savefig(f, format=suffix, dpi=120), "wb")
+    plt.close(fig)
+
+
+def plot_bars(path: Path, summary: list[dict], metrics: list[tuple[str, str]], title: str) -> None:
+    """Grouped bars: one panel per metric, a group per dataset, a bar per method."""
+    plt = _pyplot()
     datasets = list(dict.fromkeys(r["dataset"] for r in summary))
     methods = list(dict.fromkeys(r["method"] for r in summary))
     value = {(r["dataset"], r["method"]): r for r in summary}
@@ -96,8 +109,42 @@ def plot_bars(path: Path, summary: list[dict], metrics: list[tuple[str, str]], t
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].legend(fontsize=8, loc="lower left", framealpha=0.9)
     fig.suptitle(title)
-    fig.tight_layout()
-    suffix = path.suffix.lstrip(".") or "png"
-    _atomic(path, lambda f: fig.savefig(f, format=suffix, dpi=120), "wb")
-    plt.close(fig)
+    _save_figure(plt, fig, path)
 
+
+def plot_tradeoff(path: Path, records: list[dict], megapixels: float, title: str,
+                  off_scale: set[str] = frozenset()) -> None:
+    """``declare bench tradeoff``'s two panels, PSNR and SSIM gained over the input against
+    seconds per photo; the zero line is leaving the photo alone. The vertical range fits
+    the methods not in ``off_scale`` (classic baselines far below would flatten them); a
+    point outside it sits on the edge with its value written."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    panels = ((axes[0], "psnr_gain", "min_psnr_gain", "PSNR gained over the input, dB", "{:+.2f} dB"),
+              (axes[1], "ssim_gain", "min_ssim_gain", "SSIM gained over the input", "{:+.4f}"))
+    for ax, key, low, label, fmt in panels:
+        fitted = [r for r in records if r["method"] not in off_scale] or records
+        bottom = min(0.0, *(r[low] for r in fitted))
+        top = max(0.0, *(r[key] for r in fitted))
+        pad = (top - bottom) * 0.25 or 0.1
+        bottom, top = bottom - pad, top + pad
+        ax.axhline(0, color="grey", lw=1, ls="--", label="input left alone")
+        for i, r in enumerate(records):
+            name = r["method"].removesuffix("/student")
+            if bottom <= r[key] <= top:
+                ax.errorbar(r["seconds"], r[key], yerr=[[r[key] - max(r[low], bottom)], [0]], fmt="o", capsize=3)
+                ax.annotate(name, (r["seconds"], r[key]), textcoords="offset points",
+                            xytext=(6, 8 if i % 2 else -12), fontsize=8)
+            else:
+                edge = bottom if r[key] < bottom else top
+                ax.plot(r["seconds"], edge, "v" if r[key] < bottom else "^", color="black")
+                ax.annotate(f"{name}: {fmt.format(r[key])}", (r["seconds"], edge), textcoords="offset points",
+                            xytext=(6, 6 if r[key] < bottom else -12), fontsize=8)
+        ax.set_ylim(bottom, top)
+        ax.set_xlim(left=0)
+        ax.set_xlabel(f"seconds per {megapixels:g} MP photo")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8, loc="upper right")
+    fig.suptitle(f"{title}\n(dot: mean over the sets; bar down to the worst set)", fontsize=10)
+    _save_figure(plt, fig, path)
