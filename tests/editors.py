@@ -1,10 +1,9 @@
 """The real photo editors for tests: GIMP 3 in a Debian 13 root, darktable on a virtual screen.
 
-GIMP 3 runs from the root scripts/gimp3_root.sh builds (Debian 12 has only GIMP
+GIMP 3 runs in the root scripts/gimp3_root.sh builds (Debian 12 has only GIMP
 2.10); declare is not installed there but reached the way a user's plug-in
-reaches it, by the path of the Python it was installed into: this checkout and
-that Python are bind-mounted into the root at their own paths, inside a private
-mount namespace that vanishes with the command. darktable is Debian 12's own,
+reaches it, by the path of the Python it was installed into: the script's
+--run binds this checkout and that Python into the root at their own paths. darktable is Debian 12's own,
 on an Xvfb screen the test starts.
 """
 
@@ -20,19 +19,14 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-GIMP3_ROOT = Path(os.environ.get("DECLARE_GIMP3_ROOT", "/var/cache/declare/gimp3-root"))
+GIMP3_ROOT = REPO / "scripts" / "gimp3_root.sh"  # builds the root, says if it is ready, runs in it
 GIMP_BATCH = Path(__file__).with_name("gimp_batch.py")
 
 
 def gimp3_missing() -> str | None:
     """Why GIMP 3 cannot run here, or None."""
-    if os.geteuid() != 0:
-        return "GIMP 3 tests need root (a chroot into the Debian 13 root)"
-    if not shutil.which("unshare"):
-        return "GIMP 3 tests need unshare (util-linux)"
-    if not (GIMP3_ROOT / ".declare-ready").exists():
-        return f"no GIMP 3 root at {GIMP3_ROOT} (build it: sudo scripts/gimp3_root.sh)"
-    return None
+    ready = subprocess.run([str(GIMP3_ROOT), "--ready"], capture_output=True, text=True)
+    return (ready.stdout.strip() or "GIMP 3 root not usable") if ready.returncode else None
 
 
 def _outermost(paths: list[Path]) -> list[Path]:
@@ -44,7 +38,6 @@ def run_gimp(code: str, work: Path, timeout: float = 240) -> tuple[list[dict], s
     """Run ``code`` (Python, with tests/gimp_batch.py's helpers) in gimp-console-3.0,
     HOME=WORK/home, TMPDIR=WORK/tmp. Returns the records the code printed with ``report`` and all output."""
     binds = _outermost([REPO, Path(sys.prefix), Path(sys.base_prefix), work])
-    mounts = "".join(f'mkdir -p "$R{p}" && mount --bind "{p}" "$R{p}" && ' for p in binds)
     (work / "tmp").mkdir(exist_ok=True)
     script = work / "batch.py"
     script.write_text(GIMP_BATCH.read_text() + "\n" + code)
@@ -52,10 +45,8 @@ def run_gimp(code: str, work: Path, timeout: float = 240) -> tuple[list[dict], s
             f"TMPDIR={work / 'tmp'}",
             "gimp-console-3.0", "-i", "-n", "--batch-interpreter", "python-fu-eval",
             "-b", f"exec(open({str(script)!r}).read())", "--quit"]
-    shell = (f'R="{GIMP3_ROOT}" && mount -t proc proc "$R/proc" && mount --rbind /dev "$R/dev" && '
-             f'{mounts}exec chroot "$R" "$@"')
-    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", shell, "sh", *gimp],
-                          capture_output=True, text=True, timeout=timeout)
+    command = [str(GIMP3_ROOT), "--run", *(a for p in binds for a in ("--bind", str(p))), "--", *gimp]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     output = done.stdout + done.stderr
     records = [json.loads(line[len("DECLARE-TEST "):]) for line in done.stdout.splitlines()
                if line.startswith("DECLARE-TEST ")]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import time
-import shutil
 import subprocess
 import sys
 
@@ -21,9 +20,10 @@ from PIL import Image, ImageGrab
 
 from declare.cli import main
 from editors import (darktable_missing, gimp3_missing, run_gimp, virtual_screen, wait_for)
-from photos import real_photo_path
+from photos import copy_real
 
 PROCEDURE = "declare-remove-reflection"
+PHOTO = "glass-1.jpg"  # a test photo through glass (tests/data)
 
 
 def pixels(path) -> np.ndarray:
@@ -37,7 +37,7 @@ def gimp_home(tmp_path):
     plugins = tmp_path / "home" / ".config" / "GIMP" / "3.0" / "plug-ins"
     result = CliRunner().invoke(main, ["plugins", "install", "gimp", "--dest", str(plugins)])
     assert result.exit_code == 0, result.output
-    shutil.copy(real_photo_path(), tmp_path / "photo.jpg")
+    copy_real(tmp_path, PHOTO)
     return tmp_path
 
 
@@ -62,7 +62,7 @@ def test_gimp3_plugin_adds_the_cleaned_layer(gimp_home):
     that layer's pixels, the original untouched, the undo group closed, nothing left over."""
     w = str(gimp_home)
     records, output = run_gimp(f"""
-image = load({w!r} + "/photo.jpg")
+image = load({str(gimp_home / PHOTO)!r})
 image.undo_enable()  # a batch-loaded image starts with undo off; a user's has it on
 layer = image.get_layers()[0]
 save_layer(layer, {w!r} + "/before.png")
@@ -98,7 +98,7 @@ image.delete()
 def test_gimp3_plugin_keeps_grey_and_alpha_layers_as_they_are(gimp_home):
     """The procedure takes RGB* and GRAY* images: a greyscale layer gets a greyscale
     result, a layer with alpha a result with alpha."""
-    photo = Image.open(gimp_home / "photo.jpg")
+    photo = Image.open(gimp_home / PHOTO)
     photo.convert("L").save(gimp_home / "grey.png")
     photo.convert("RGBA").save(gimp_home / "alpha.png")
     w = str(gimp_home)
@@ -124,7 +124,7 @@ def test_gimp3_plugin_reports_a_failure_and_changes_nothing(gimp_home):
     script.write_text(text.replace('"-m", "declare"]', '"-m", "declare", "--model", "/no/such/model.safetensors"]'))
     w = str(gimp_home)
     records, output = run_gimp(f"""
-image = load({w!r} + "/photo.jpg")
+image = load({str(gimp_home / PHOTO)!r})
 image.undo_enable()
 status = run_procedure({PROCEDURE!r}, image, [image.get_layers()[0]])
 report(status=status, layers=[l.get_name() for l in image.get_layers()])
@@ -139,7 +139,7 @@ image.delete()
 def test_gimp3_opens_our_openraster(gimp_home):
     """The .ora from --export gimp: three layers in order, the reflection hidden, the
     pixels those declare wrote."""
-    photo = gimp_home / "photo.jpg"
+    photo = gimp_home / PHOTO
     result = CliRunner().invoke(main, [str(photo), "-o", str(gimp_home / "clean.png"), "--export", "gimp",
                                        "--save-reflection", "-q"])
     assert result.exit_code == 0, result.output
@@ -191,10 +191,10 @@ def test_darktable_runs_the_module(tmp_path):
     (config / "darktablerc").write_text("ui_last/window_w=1400\nui_last/window_h=900\nui_last/maximized=TRUE\n")
     photos = tmp_path / "photos"
     photos.mkdir()
-    shutil.copy(real_photo_path(), photos / "glass.jpg")
+    photo = copy_real(photos, PHOTO)
     report = tmp_path / "result.txt"
     drive = tmp_path / "drive.lua"
-    drive.write_text(DRIVE.format(result=str(report), photo=str(photos / "glass.jpg")))
+    drive.write_text(DRIVE.format(result=str(report), photo=str(photo)))
     log = tmp_path / "darktable.log"
     with virtual_screen() as display, open(log, "w") as log_file:
         process = subprocess.Popen(
@@ -215,11 +215,11 @@ def test_darktable_runs_the_module(tmp_path):
     lines = [line.split("\t") for line in report.read_text().splitlines()]
     assert lines[-1][:2] == ["finished", "true"], lines
     members = {name: (leader, original) for _, name, leader, original in lines[:-1]}
-    assert set(members) == {"glass.jpg", "glass.declare.jpg"}
-    leader, original = members["glass.declare.jpg"]
+    assert set(members) == {PHOTO, "glass-1.declare.jpg"}
+    leader, original = members["glass-1.declare.jpg"]
     assert leader == original  # grouped under the original
-    cleaned = pixels(photos / "glass.declare.jpg")
-    assert cleaned.shape == pixels(photos / "glass.jpg").shape
+    cleaned = pixels(photos / "glass-1.declare.jpg")
+    assert cleaned.shape == pixels(photo).shape
     assert np.asarray(shot).std() > 10  # a drawn window, not a blank screen
     keep = os.environ.get("DECLARE_SCREENSHOTS")
     if keep:
