@@ -175,7 +175,7 @@ def small() -> ModelConfig:
 
 
 @register_preset("medium", "the default: small's layout, wider and with 4 context blocks; "
-                           "a 12-megapixel photo in under 20 s on 2 CPU cores")
+                           "a 12-megapixel photo in about 7 s on 2 CPU cores")
 def medium() -> ModelConfig:
     # Chosen by the size study (README, "Model sizes"): of four sizes it gained most on real
     # pairs, at about twice small's time. Teacher fields are small's; the representation is
