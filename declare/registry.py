@@ -14,7 +14,7 @@ by its scores on real pairs, where it does no harm on any set.
 ``scripts/size_study.sh`` reproduces it and ``scripts/ship_default.py
 runs/sizes/medium/student.safetensors --name medium-fp16.safetensors`` turns
 the result into the bundled fp16 file, printing what to paste here.
-``small`` is the fast option (the previous default, about half the time).
+``small`` is the fast option (the previous default, about 60% of the time).
 ``small-teacher``, the teacher of the default before that, is still what
 ``--burst`` runs: the ``medium`` teacher trained here on the new synthesis
 (``scripts/train_realistic.sh ... configs/realistic-medium.toml``) learned to
@@ -65,7 +65,7 @@ MODELS: dict[str, ModelEntry] = {
         sha256="c46058fa2b940f9ad3e7fe18663ac550e315c5eb5ee02647d7d87255b8617537",
         size=228406,
         licence="MIT (training photos: ImageNet samples, BSDS500, Urban100 and others; research use)",
-        description="fast CPU student (111k parameters, fp16): about half medium's time, "
+        description="fast CPU student (111k parameters, fp16): about 60% of medium's time, "
                     "a little less gain; the default until 2026-12-01",
         bundled="small-fp16.safetensors",
     ),
