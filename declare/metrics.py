@@ -35,6 +35,18 @@ def psnr(estimate: np.ndarray, truth: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
 
 
+def psnr_gain_fit(estimate: np.ndarray, truth: np.ndarray) -> float:
+    """PSNR after the one gain that brings ``estimate`` closest to ``truth``.
+
+    A global brightness change cannot move it, so a model that only dims a
+    photo (reflections add light, so truths are darker) gains nothing here.
+    """
+    e, t = np.asarray(estimate, np.float64).ravel(), np.asarray(truth, np.float64).ravel()
+    energy = float(e @ e)
+    gain = float(e @ t) / energy if energy > 0 else 1.0
+    return psnr(np.asarray(estimate, np.float32) * np.float32(gain), truth)
+
+
 def _window(kind: str) -> tuple[np.ndarray, float]:
     """1-D taps of the separable window, and the covariance normalisation."""
     if kind == "gaussian":

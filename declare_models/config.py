@@ -47,6 +47,10 @@ class ModelConfig:
     hallucination_strides: tuple[int, ...] = (1, 2, 1, 2, 1)
     context_blocks: int = 10
     attention_reduction: int = 16
+    # Student: a frozen ImageNet encoder beside its own ("" for none; see pretrained_encoder.py),
+    # its features narrowed to this many channels by a trainable 1x1 conv.
+    pretrained_encoder: str = ""
+    pretrained_channels: int = 32
     # PatchGAN discriminator on representations.
     discriminator_channels: tuple[int, ...] = (64, 128, 256)
     # Ablations of the paper's Table 2 (all on = the full model).
@@ -188,6 +192,13 @@ def medium() -> ModelConfig:
         context_blocks=4,
         decoder_channels=(24, 12),
     )
+
+
+@register_preset("medium-lite0", "medium joined by frozen ImageNet features (EfficientNet-Lite0, "
+                                 "Apache-2.0, carried inside the checkpoint)")
+def medium_lite0() -> ModelConfig:
+    # Issue 22: single-image methods that work on real photos lean on ImageNet features.
+    return dataclasses.replace(medium(), pretrained_encoder="efficientnet-lite0", pretrained_channels=32)
 
 
 @register_preset("tiny", "a few thousand parameters, for tests and smoke runs")

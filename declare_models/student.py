@@ -18,6 +18,7 @@ from .decoder import Decoder
 from .encoder import Encoder
 from .hallucination import HallucinationModule
 from .layers import crop_to, init_weights, pad_to_multiple
+from .pretrained_encoder import PretrainedEncoder
 
 
 @dataclass
@@ -40,9 +41,19 @@ class Student(nn.Module):
         if cfg.use_student_encoder:
             self.encoder = Encoder(cfg)
             width += self.encoder.out_channels
+        if cfg.pretrained_encoder:
+            self.pretrained = PretrainedEncoder(cfg.pretrained_encoder)
+            self.narrow = nn.Sequential(nn.Conv2d(self.pretrained.out_channels, cfg.pretrained_channels, 1),
+                                        nn.ReLU(inplace=True))
+            width += cfg.pretrained_channels
         self.context = ContextModule(cfg, width)
         self.decoder = Decoder(cfg, width)
         init_weights(self)
+
+    def load_pretrained_weights(self) -> None:
+        """Before training from scratch: the frozen encoder's ImageNet weights (a no-op without one)."""
+        if self.config.pretrained_encoder:
+            self.pretrained.load_imagenet_weights()
 
     def forward(self, image: torch.Tensor) -> StudentOutput:
         """``image``: (B, 3, H, W) in [0, 1]."""
@@ -60,6 +71,8 @@ class Student(nn.Module):
         parts = [representation] if representation is not None else []
         if self.config.use_student_encoder:
             parts.append(self.encoder(padded))
+        if self.config.pretrained_encoder:
+            parts.append(self.narrow(self.pretrained(padded)))
         return representation, torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
 
     def whole_image_statistics(self, gather):

@@ -120,8 +120,19 @@ def test_quality_scores_identity_by_hand_and_runs_the_model(tmp_path, checkpoint
     assert identity["images"] == 3
     assert identity["psnr"] == pytest.approx(20 * np.log10(255 / 26), abs=1e-6)
     methods = [r["method"] for r in doc["summary"]]
-    assert methods == ["identity", "student"]
-    assert len(doc["images"]) == 6
+    assert methods == ["identity", "global-gain", "student"]
+    assert len(doc["images"]) == 9
+    # the global-gain baseline is the input times GLOBAL_GAIN, scored like any method
+    from declare.bench.methods import GLOBAL_GAIN
+    from declare.metrics import psnr
+
+    gain = [r for r in doc["summary"] if r["method"] == "global-gain"][0]
+    x = [np.asarray(Image.open(data / "blended" / f"{i}.png"), np.float32) / 255 for i in range(3)]
+    t = [np.asarray(Image.open(data / "transmission_layer" / f"{i}.png"), np.float32) / 255 for i in range(3)]
+    by_hand = np.mean([psnr(np.clip(a * GLOBAL_GAIN, 0, 1), b) for a, b in zip(x, t)])
+    assert gain["psnr"] == pytest.approx(by_hand, abs=1e-4)
+    assert gain["psnr"] > identity["psnr"]  # truths are darker: dimming alone gains PSNR ...
+    assert gain["psnr_fit"] == pytest.approx(identity["psnr_fit"], abs=1e-4)  # ... not PSNR after a gain fit
 
 
 def test_quality_with_yang2019_table_csv_and_plot(tmp_path):
@@ -133,7 +144,7 @@ def test_quality_with_yang2019_table_csv_and_plot(tmp_path):
     assert result.exit_code == 0, result.output
     assert "yang2019" in result.output and "PSNR dB" in result.output
     methods = [r["method"] for r in csv.DictReader(csv_path.open())]
-    assert sorted(methods) == sorted(["identity", DEFAULT, "yang2019"] * 3)  # the shipped default too
+    assert sorted(methods) == sorted(["identity", "global-gain", DEFAULT, "yang2019"] * 3)  # the default too
     with Image.open(plot) as im:
         assert im.format == "PNG" and im.width > 300
 
@@ -198,8 +209,9 @@ def test_sir2_gets_a_row_per_subset_and_the_whole_with_published_figures(tmp_pat
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)["summary"]
     measured = [(r["dataset"], r["method"], r["images"]) for r in summary if r["images"]]
-    assert measured == [("SIR2", m, 11) for m in ("identity", DEFAULT)] + [
-        (f"SIR2/{s}", m, counts[s]) for s in sorted(counts) for m in ("identity", DEFAULT)]
+    methods = ("identity", "global-gain", DEFAULT)
+    assert measured == [("SIR2", m, 11) for m in methods] + [
+        (f"SIR2/{s}", m, counts[s]) for s in sorted(counts) for m in methods]
     published = {(r["dataset"], r["method"]): r["ssim"] for r in summary if "[published]" in r["method"]}
     assert published[("SIR2", "DECLARE (paper) [published]")] == 0.9009
     assert published[("SIR2/SolidObjectDataset", "ERRNet [published]")] == 0.8872
@@ -244,11 +256,11 @@ def test_quality_json_is_written_as_it_goes(tmp_path, monkeypatch):
     data, out = _pairs(tmp_path / "mini"), tmp_path / "partial.json"
     result = CliRunner().invoke(main, ["bench", "quality", "--data", str(data), "--baseline", "yang2019",
                                        "--json", str(out)])
-    assert result.exit_code == 130 and "interrupted; 3 scores so far are in" in result.output
+    assert result.exit_code == 130 and "interrupted; 4 scores so far are in" in result.output
     doc = json.loads(out.read_text())
     assert doc["complete"] is False
     assert {(r["image"], r["method"]) for r in doc["images"]} == {
-        ("0.png", "identity"), ("0.png", DEFAULT), ("0.png", "yang2019")}
+        ("0.png", "identity"), ("0.png", "global-gain"), ("0.png", DEFAULT), ("0.png", "yang2019")}
 
 
 def test_progress_counts_images_times_methods_even_for_bad_pairs(tmp_path):

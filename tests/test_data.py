@@ -351,3 +351,28 @@ def test_motion_goes_every_way():
     for axis in range(2):
         share = float((signs[:, axis] > 0).float().mean())
         assert 0.35 < share < 0.65, (axis, share)
+
+
+def test_pair_crops_take_a_scale_a_flip_and_one_exposure_for_both(tmp_path):
+    from declare.data.datasets import PairFolder
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "blended").mkdir()
+    (tmp_path / "transmission_layer").mkdir()
+    truth = rng.integers(20, 200, (300, 400, 3), dtype=np.uint8)
+    Image.fromarray(truth).save(tmp_path / "transmission_layer" / "0.png")
+    Image.fromarray(truth).save(tmp_path / "blended" / "0.png")  # input == truth: any augmentation keeps it so
+    data = PairFolder(tmp_path, crop=64, seed=1)
+    first, again = data[0], data[0]
+    assert first["frames"].shape == (3, 3, 64, 64)
+    assert torch.equal(first["frames"], again["frames"])  # (seed, epoch, index) decides everything
+    assert torch.allclose(first["frames"][1], first["t"][1])
+    means = []
+    for epoch in range(12):
+        data.set_epoch(epoch)
+        means.append(float(data[0]["t"][1].mean()))
+    assert np.std(means) > 0.01  # exposure and scale vary by epoch
+    held = PairFolder(tmp_path, crop=64, exclude=frozenset({"9.png"}))
+    assert len(held) == 1
+    with pytest.raises(DataError):
+        PairFolder(tmp_path, crop=64, exclude=frozenset({"0.png"}))

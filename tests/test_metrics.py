@@ -101,3 +101,15 @@ def test_lmse_matches_the_window_by_window_definition_on_odd_sizes():
                 den += (t * t).sum()
         scores.append(num / den)
     assert lmse(est, truth) == pytest.approx(np.mean(scores), rel=1e-5)
+
+
+def test_psnr_gain_fit_ignores_a_global_gain_and_sees_structure():
+    from declare.metrics import psnr_gain_fit
+
+    rng = np.random.default_rng(3)
+    truth = rng.uniform(0.1, 0.8, (32, 32, 3)).astype(np.float32)
+    assert psnr_gain_fit(truth * 0.8, truth) == float("inf") or psnr_gain_fit(truth * 0.8, truth) > 100
+    assert psnr(truth * 0.8, truth) < 25
+    noisy = truth + rng.normal(0, 0.05, truth.shape).astype(np.float32)
+    assert psnr_gain_fit(noisy * 0.9, truth) == pytest.approx(psnr_gain_fit(noisy, truth), abs=0.01)
+    assert psnr_gain_fit(noisy, truth) < psnr_gain_fit(truth * 0.7, truth)

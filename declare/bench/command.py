@@ -18,10 +18,11 @@ SPEED_COLUMNS = [("method", "method"), ("device", "device"), ("precision", "prec
                  ("mp_per_s", "MP/s", 2), ("peak_mb", "peak MB", 0), ("gflop_per_mp", "GFLOP/MP", 1),
                  ("machine_fraction", "of matmul", 3)]
 QUALITY_COLUMNS = [("dataset", "dataset"), ("method", "method"), ("images", "images"),
-                   ("psnr", "PSNR dB", 2), ("ssim", "SSIM", 4), ("lmse", "LMSE", 4),
-                   ("seconds", "s/image", 3)]
+                   ("psnr", "PSNR dB", 2), ("psnr_fit", "PSNR fit", 2), ("ssim", "SSIM", 4),
+                   ("lmse", "LMSE", 4), ("seconds", "s/image", 3)]
 IMAGE_COLUMNS = [("dataset", "dataset"), ("image", "image"), ("method", "method"),
-                 ("psnr", "PSNR dB", 2), ("ssim", "SSIM", 4), ("lmse", "LMSE", 4), ("seconds", "s", 3)]
+                 ("psnr", "PSNR dB", 2), ("psnr_fit", "PSNR fit", 2), ("ssim", "SSIM", 4),
+                 ("lmse", "LMSE", 4), ("seconds", "s", 3)]
 
 
 def _floats(ctx, param, value: str) -> list[float]:
@@ -64,9 +65,9 @@ def model_options(func):
     for option in reversed([
         click.option("--model", "models", multiple=True, metavar="NAME|PATH",
                      help="A model to measure (repeatable). Default: the installed default model."),
-        click.option("--baseline", "baselines", multiple=True, type=click.Choice(BASELINES[1:]),
-                     help="Also measure a classic method (repeatable). The identity baseline is "
-                          "always in quality tables."),
+        click.option("--baseline", "baselines", multiple=True, type=click.Choice(BASELINES[2:]),
+                     help="Also measure a classic method (repeatable). The identity and global-gain "
+                          "baselines are always in quality tables."),
         click.option("--tile", type=click.IntRange(0), default=TILE, show_default=True, callback=_tile,
                      help="Tile side, as in 'declare clean'."),
     ]):
@@ -270,7 +271,7 @@ def _benchmark_folders(folders, limit) -> list[tuple[str, list]]:
 def _quality_methods(models, baselines, device, tile) -> list:
     from declare.bench.methods import MethodError, baseline_method, model_method, unique_labels
 
-    methods = [baseline_method("identity")]
+    methods = [baseline_method("identity"), baseline_method("global-gain")]
     specs = list(models) or [_default_model_spec(trained=True)]
     labels = unique_labels([s for s in specs if s])
     try:

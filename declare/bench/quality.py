@@ -18,9 +18,10 @@ from typing import Callable, Iterator
 import numpy as np
 
 from declare.bench.methods import Method
-from declare.metrics import lmse, psnr, ssim
+from declare.metrics import lmse, psnr, psnr_gain_fit, ssim
 
-METRICS = ("psnr", "ssim", "lmse")
+# psnr_fit: PSNR after the best per-photo gain, which a global brightness change cannot move
+METRICS = ("psnr", "psnr_fit", "ssim", "lmse")
 
 
 @dataclass
@@ -30,6 +31,7 @@ class QualityRow:
     image: str
     method: str
     psnr: float
+    psnr_fit: float
     ssim: float
     lmse: float
     seconds: float
@@ -80,7 +82,7 @@ def evaluate(dataset: str, pairs: list, methods: list[Method], ssim_kind: str = 
             out = np.asarray(method.run(x), np.float32)
             seconds = time.perf_counter() - start
             rows.append(QualityRow(dataset, pair.subset, pair.image.name, method.name, psnr(out, gt),
-                                   ssim(out, gt, ssim_kind), lmse(out, gt), seconds))
+                                   psnr_gain_fit(out, gt), ssim(out, gt, ssim_kind), lmse(out, gt), seconds))
             del out
             if on_step:
                 on_step(pair.image.name, method.name)

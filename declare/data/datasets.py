@@ -96,14 +96,46 @@ class SequenceFolder(_Base):
 
 
 class PairFolder(_Base):
-    """Single images with ground-truth transmission (and reflection, where given)."""
+    """Single images with ground-truth transmission (and reflection, where given).
 
-    def __init__(self, root: str | Path, crop: int = 224, seed: int = 0, augment: bool = True):
+    Real pairs are few (89 in Zhang et al.'s training split) and up to 1024 px, so
+    each training crop is taken at a random scale (a window from ``crop`` pixels
+    to the photo's short side, resized to ``crop``: a crop sees a meaningful part
+    of a scene, not 1/50 of it), flipped, and given one random exposure and white
+    balance, the same for input and truth. Photos are decoded once (``load``).
+    ``exclude`` names inputs held out (a validation split).
+    """
+
+    EXPOSURE = (0.8, 1.2)   # one factor for all channels ...
+    BALANCE = 0.05          # ... times up to +-5% per channel
+
+    def __init__(self, root: str | Path, crop: int = 224, seed: int = 0, augment: bool = True,
+                 exclude: frozenset[str] = frozenset()):
         super().__init__(crop, seed, augment)
         self.root = Path(root)
-        self.items = find_pairs(self.root)
+        self.items = [p for p in find_pairs(self.root) if p.image.name not in exclude]
         if not self.items:
             raise DataError(f"{root}: no input/ground-truth pairs found (see the README's layouts)")
+
+    def _crop_flip(self, stack: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        if not self.augment:
+            return super()._crop_flip(stack, gen)
+        h, w = stack.shape[-2:]
+        short = min(h, w)
+        lo, hi = np.log(min(self.crop, short)), np.log(short)
+        side = int(round(float(np.exp(lo + (hi - lo) * float(torch.rand((), generator=gen))))))
+        top = int(torch.randint(0, h - side + 1, (), generator=gen))
+        left = int(torch.randint(0, w - side + 1, (), generator=gen))
+        window = stack[..., top:top + side, left:left + side]
+        if side != self.crop:
+            window = F.interpolate(window, size=(self.crop, self.crop), mode="bilinear",
+                                   align_corners=False, antialias=side > self.crop)
+        if bool(torch.rand((), generator=gen) < 0.5):
+            window = window.flip(-1)
+        lo_e, hi_e = self.EXPOSURE
+        gain = (lo_e + (hi_e - lo_e) * torch.rand((), generator=gen)) * (
+            1 + self.BALANCE * (2 * torch.rand(3, generator=gen) - 1))
+        return (window * gain.view(1, 3, 1, 1)).clamp(0, 1)
 
     def __len__(self) -> int:
         return len(self.items)

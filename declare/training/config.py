@@ -45,6 +45,9 @@ class TrainConfig:
     val_data: list[str] = setting([], "Validation folder (repeatable). Default: held out from --data. "
                                    "Folders of real pairs (Real20, Nature, ...) are scored as whole photos "
                                    "beside the input itself, and choose the final weights.", metavar="DIR")
+    val_pairs: str | None = setting(None, "File of input names (one a line, # comments) held out of the "
+                                    "--data folders of real pairs and scored as whole photos, like "
+                                    "--val-data's real pairs (e.g. configs/real89-val.txt).", metavar="FILE")
     val_size: int = setting(512, "Longer side, px, of the whole photos real-pair validation scores.")
     out: str = setting("runs/declare", "Folder for checkpoints, log.jsonl and the final weights.",
                    metavar="DIR")
@@ -60,8 +63,12 @@ class TrainConfig:
                                         "--resume continues from (for short GPU loans).")
     epoch_size: int = setting(1000, "Samples per epoch drawn from the data mixture.")
     lr: float = setting(2e-4, "Adam learning rate.")
-    lr_decay_every: int = setting(40, "Epochs between learning-rate decays.")
-    lr_decay: float = setting(0.1, "Learning-rate factor at each decay.")
+    lr_schedule: str = setting("step", "step: x --lr-decay every --lr-decay-every epochs; cosine: from --lr "
+                               "down to --lr x --lr-decay at the last step.", choices=["step", "cosine"])
+    lr_decay_every: int = setting(40, "Epochs between learning-rate decays (step schedule).")
+    lr_decay: float = setting(0.1, "Learning-rate factor at each decay (step), or at the end (cosine).")
+    ema_decay: float = setting(0.0, "Validate, select and ship an exponential moving average of the "
+                               "weights with this decay per step (e.g. 0.999); 0: the raw weights.")
     w_reconstruction: float = setting(1.0, "Weight of L_R (L1 + gradient L1).")
     w_perceptual: float = setting(1.0, "Weight of L_P, the perceptual loss (--perceptual).")
     w_decoupling: float = setting(1.0, "Weight of L_FD, feature decoupling (teacher).")
@@ -112,6 +119,8 @@ class TrainConfig:
                      "keep_checkpoints", "val_every", "log_every", "lr_decay_every", "val_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.replace('_', '-')} must be at least 1")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError("ema-decay must be in [0, 1)")
         if self.steps is not None and self.steps < 1:
             raise ValueError("steps must be at least 1")
         if self.max_minutes is not None and self.max_minutes <= 0:
@@ -120,6 +129,13 @@ class TrainConfig:
     @property
     def transfer(self) -> bool:
         return "no-transfer" not in self.ablate
+
+    def held_out_pairs(self) -> frozenset[str] | None:
+        """The input names --val-pairs lists, or None without it."""
+        if not self.val_pairs:
+            return None
+        lines = Path(self.val_pairs).read_text().splitlines()
+        return frozenset(line.split("#")[0].strip() for line in lines if line.split("#")[0].strip())
 
     def model_switches(self) -> dict[str, bool]:
         return {ABLATIONS[a][1]: False for a in self.ablate if ABLATIONS[a][1]}

@@ -42,7 +42,8 @@ class Stage:
         self.ddp_model = wrap(self.model)
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"model": torch.optim.Adam(self.model.parameters(), lr=self.cfg.lr)}
+        trained = [p for p in self.model.parameters() if p.requires_grad]  # not a frozen encoder
+        return {"model": torch.optim.Adam(trained, lr=self.cfg.lr)}
 
     def extra_state(self) -> dict[str, nn.Module]:
         """Modules besides the model that a checkpoint's state must hold."""
@@ -63,8 +64,9 @@ class Stage:
         """Transmission of a validation batch of views (B, 3, 3, H, W)."""
         raise NotImplementedError
 
-    def clean_photo(self, x: torch.Tensor) -> torch.Tensor:
-        """Transmission of single photos (B, 3, H, W), as users run the model."""
+    def clean_photo(self, x: torch.Tensor, model: nn.Module) -> torch.Tensor:
+        """Transmission of single photos (B, 3, H, W) by ``model`` (this stage's network
+        or its weight average), as users run it."""
         raise NotImplementedError
 
 
@@ -85,8 +87,8 @@ class TeacherStage(Stage):
     def validation_forward(self, frames):
         return self.model(frames).transmission
 
-    def clean_photo(self, x):  # one photo as three identical views
-        return self.model(x[:, None].expand(-1, 3, -1, -1, -1)).transmission
+    def clean_photo(self, x, model):  # one photo as three identical views
+        return model(x[:, None].expand(-1, 3, -1, -1, -1)).transmission
 
 
 class StudentStage(Stage):
@@ -96,6 +98,10 @@ class StudentStage(Stage):
         super().__init__(cfg, model_cfg, device, perceptual)
         self.teacher = self.disc = None
         self.ddp_disc: nn.Module | None = None
+        try:
+            self.model.load_pretrained_weights()
+        except (RuntimeError, OSError, ValueError) as exc:
+            raise StageError(str(exc).splitlines()[0]) from None
         if cfg.transfer and model_cfg.use_hallucination:
             self.teacher = self._frozen_teacher(model_cfg)
             self.disc = PatchDiscriminator(model_cfg).to(device)
@@ -161,8 +167,8 @@ class StudentStage(Stage):
     def validation_forward(self, frames):
         return self.model(frames[:, 1]).transmission
 
-    def clean_photo(self, x):
-        return self.model(x).transmission
+    def clean_photo(self, x, model):
+        return model(x).transmission
 
 
 STAGES = {"teacher": TeacherStage, "student": StudentStage}

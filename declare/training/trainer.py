@@ -29,6 +29,7 @@ from declare.data.datasets import (DataError, PairFolder, SyntheticSequences,
 from declare.metrics import psnr, ssim
 from declare.device import DeviceError, pick_device
 from declare.training.config import TrainConfig
+from declare.training.ema import WeightAverage
 from declare.training.state import latest, load_state, save_state
 from declare.training.validation import load_real_sets, score_real
 from declare.training.stages import STAGES, StageError
@@ -60,6 +61,7 @@ class Trainer:
         except StageError as exc:
             raise TrainError(str(exc)) from None
         self.model = self.stage.model
+        self.ema = WeightAverage(self.model, cfg.ema_decay) if cfg.ema_decay else None
         self.optimizers = self.stage.optimizers()
         self.step, self.epoch = 0, 0
         self.best_score = None  # real-pair selection score of best.safetensors
@@ -100,13 +102,17 @@ class Trainer:
                 t, v = self._open(root)
             except DataError as exc:
                 raise TrainError(str(exc)) from None
-            if cfg.stage == "teacher" and isinstance(getattr(t, "dataset", t), PairFolder):
+            if cfg.stage == "teacher" and isinstance(_base(t), PairFolder):
                 raise TrainError(f"{root}: image pairs have no views to teach from; "
                                  "use them for the student stage")
             train.append(t)
             if v is not None:
                 val.append(v)
         self.real_sets, others = load_real_sets(cfg.val_data, cfg.val_size)
+        held_out = cfg.held_out_pairs()
+        if held_out:
+            pair_roots = [r for r, t in zip(cfg.data, train) if isinstance(_base(t), PairFolder)]
+            self.real_sets = load_real_sets(pair_roots, cfg.val_size, held_out, "-val")[0] + self.real_sets
         for root in others:
             try:
                 val.append(open_dataset(root, cfg.crop, cfg.seed, False, cfg.val_count, synthetic=cfg.synthesis))
@@ -124,6 +130,12 @@ class Trainer:
             val = (SyntheticSequences(val_photos, cfg.val_count, cfg.crop, cfg.seed + 1, False, cfg.synthesis)
                    if len(val_photos) >= 2 else None)
             return train, val
+        held_out = cfg.held_out_pairs()
+        if isinstance(probe, PairFolder) and held_out is not None:
+            try:
+                return PairFolder(root, cfg.crop, cfg.seed, True, exclude=held_out), None
+            except DataError:
+                raise TrainError(f"{root}: every pair is listed in --val-pairs") from None
         n = len(probe)
         order = np.random.default_rng(cfg.seed).permutation(n)
         n_val = min(cfg.val_count, int(round(n * cfg.val_fraction))) if n > 4 else 0
@@ -132,11 +144,12 @@ class Trainer:
         return Subset(probe, sorted(order[n_val:].tolist())), val
 
     def _photo_bank(self):
-        """Synthetic batches made on the device, when every training set is synthesised."""
+        """Synthetic batches made on the device; pairs and sequences beside them come from
+        their (in-memory) datasets one sample at a time."""
         from declare.data.bank import PhotoBank
 
-        sets = self.train_sets
-        if not (self.cfg.data_on_device and all(isinstance(d, SyntheticSequences) for d in sets)):
+        sets = [d for d in self.train_sets if isinstance(d, SyntheticSequences)]
+        if not (self.cfg.data_on_device and sets):
             return None
         if not PhotoBank.fits(sets):
             if self.rank == 0:
@@ -184,7 +197,7 @@ class Trainer:
             return  # nothing there yet: --resume starts the run (one command for every call)
         if path is None:
             raise TrainError(f"--resume: no checkpoint in {self.out / 'checkpoints'}")
-        counters = load_state(path, self.model, self.optimizers, self.stage.extra_state())
+        counters = load_state(path, self.model, self.optimizers, self._extra_state())
         self.step, self.epoch = int(counters["step"]), int(counters["epoch"])
         best = self.out / "best.safetensors"
         if best.exists():
@@ -232,6 +245,8 @@ class Trainer:
             self.epoch = self.step // self.steps_per_epoch
             self._set_lr()
             for batch in self._batches():
+                if self.cfg.lr_schedule == "cosine":
+                    self._set_lr()
                 terms = self._train_step(batch)
                 self.step += 1
                 for k, v in terms.items():
@@ -285,7 +300,7 @@ class Trainer:
                 from declare.checkpoint import save_checkpoint
 
                 self.best_score = real["score"]
-                save_checkpoint(self.out / "best.safetensors", self.model,
+                save_checkpoint(self.out / "best.safetensors", self.shipped_model,
                                 metadata={**self._counters(), "val_score": real["score"]})
 
     def _finish(self) -> Path:
@@ -297,11 +312,11 @@ class Trainer:
 
         final = self.out / f"{self.cfg.stage}.safetensors"
         if self.real_sets and (self.out / "best.safetensors").exists():
-            save_checkpoint(self.out / f"{self.cfg.stage}-last.safetensors", self.model,
+            save_checkpoint(self.out / f"{self.cfg.stage}-last.safetensors", self.shipped_model,
                             metadata=self._counters())
             shutil.copyfile(self.out / "best.safetensors", final)
             return final
-        return save_checkpoint(final, self.model, metadata=self._counters())
+        return save_checkpoint(final, self.shipped_model, metadata=self._counters())
 
     def _batches(self):
         cfg = self.cfg
@@ -318,7 +333,7 @@ class Trainer:
             which = np.searchsorted(offsets, mine[start:], side="right") - 1
             items = [(int(d), int(i - offsets[d])) for d, i in zip(which, mine[start:])]
             for k in range(0, len(items) - cfg.batch_size + 1, cfg.batch_size):
-                yield self.bank.batch(items[k:k + cfg.batch_size])
+                yield self._mixed_batch(items[k:k + cfg.batch_size])
             return
         data = Subset(ConcatDataset(self.train_sets), mine[start:])
         loader = DataLoader(data, batch_size=cfg.batch_size, shuffle=False, drop_last=True,
@@ -326,8 +341,25 @@ class Trainer:
         for batch in loader:
             yield {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
 
+    def _mixed_batch(self, items: list[tuple[int, int]]) -> dict[str, torch.Tensor]:
+        """One batch: the synthetic items rendered by the bank, the others loaded, concatenated."""
+        banked = [d for d in self.train_sets if isinstance(d, SyntheticSequences)]
+        synthetic = [(banked.index(self.train_sets[d]), i) for d, i in items
+                     if isinstance(self.train_sets[d], SyntheticSequences)]
+        parts = [self.bank.batch(synthetic)] if synthetic else []
+        others = [self.train_sets[d][i] for d, i in items if not isinstance(self.train_sets[d], SyntheticSequences)]
+        if others:
+            loaded = torch.utils.data.default_collate(others)
+            parts.append({k: v.to(self.device) for k, v in loaded.items()})
+        return parts[0] if len(parts) == 1 else {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+
     def _set_lr(self) -> None:
-        lr = self.cfg.lr * self.cfg.lr_decay ** (self.epoch // self.cfg.lr_decay_every)
+        cfg = self.cfg
+        if cfg.lr_schedule == "cosine":
+            done = min(1.0, self.step / max(1, self.total_steps))
+            lr = cfg.lr * (cfg.lr_decay + (1 - cfg.lr_decay) * 0.5 * (1 + np.cos(np.pi * done)))
+        else:
+            lr = cfg.lr * cfg.lr_decay ** (self.epoch // cfg.lr_decay_every)
         for opt in self.optimizers.values():
             for group in opt.param_groups:
                 group["lr"] = lr
@@ -351,6 +383,8 @@ class Trainer:
         if after is not None:
             report["discriminator"] = after(self.optimizers, self._autocast, self.scaler)
         self.scaler.update()
+        if self.ema is not None:
+            self.ema.update(self.model)
         report["total"] = float(total.detach())
         return report
 
@@ -387,7 +421,7 @@ class Trainer:
 
         def clean(x: torch.Tensor) -> torch.Tensor:
             with self._autocast():
-                return self.stage.clean_photo(x)
+                return self.stage.clean_photo(x, self.shipped_model)
 
         try:
             return score_real(clean, self.real_sets, self.device)
@@ -404,12 +438,25 @@ class Trainer:
     def _save(self) -> None:
         if self.rank != 0:
             return
-        save_state(self.out / "checkpoints", self.step, self.model, self.optimizers, self.stage.extra_state(),
+        save_state(self.out / "checkpoints", self.step, self.model, self.optimizers, self._extra_state(),
                    self._counters(), self.cfg.keep_checkpoints)
+
+    def _extra_state(self) -> dict:
+        return {**self.stage.extra_state(), **({"ema": self.ema} if self.ema is not None else {})}
+
+    @property
+    def shipped_model(self):
+        """What validation scores and the run ships: the weight average, or the weights."""
+        return self.ema.model if self.ema is not None else self.model
 
     def _counters(self) -> dict:
         """What every checkpoint of this run records beside its weights."""
         return {"step": self.step, "epoch": self.epoch, "stage": self.cfg.stage, "preset": self.cfg.preset}
+
+
+def _base(dataset):
+    """The dataset behind a Subset."""
+    return dataset.dataset if isinstance(dataset, Subset) else dataset
 
 
 def _init_distributed() -> tuple[int, int]:

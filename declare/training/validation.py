@@ -4,9 +4,11 @@ Synthetic validation hid the product's defect (a model that beat its synthetic
 inputs made real photos worse), so folders of real pairs given to ``--val-data``
 are scored the way users meet them: whole photos (downscaled to ``val_size``
 on the longer side, the truth with them), PSNR and SSIM next to those of the
-untouched input. The selection score says by how much a model beats leaving
-the photo alone, averaged over the sets: dB of PSNR plus 100 x SSIM (0.01 SSIM
-counts as 1 dB), so a model that helps on one set and harms another is not
+untouched input. A set's gain is dB of PSNR after the best per-photo gain
+(which a global brightness change cannot move: reflections add light, so
+dimming alone scores on plain PSNR) plus 100 x SSIM (0.01 SSIM counts as 1
+dB) over the input's; the selection score is the mean of the sets' gains and
+their worst, so a model that helps on one source and harms another is not
 preferred to one that helps a little everywhere.
 """
 
@@ -20,7 +22,7 @@ import numpy as np
 import torch
 
 from declare.data.layouts import find_pairs
-from declare.metrics import psnr, ssim
+from declare.metrics import psnr, psnr_gain_fit, ssim
 
 
 @dataclass
@@ -31,11 +33,16 @@ class RealSet:
     identity: dict[str, float]
 
 
-def load_real_sets(folders: list[str], size: int) -> tuple[list[RealSet], list[str]]:
-    """The folders that hold real pairs, loaded; and the others, left to the caller."""
+def load_real_sets(folders: list[str], size: int, only: frozenset[str] | None = None,
+                   suffix: str = "") -> tuple[list[RealSet], list[str]]:
+    """The folders that hold real pairs, loaded; and the others, left to the caller.
+    ``only``: just the pairs whose input is named there (a held-out split), the set's
+    name followed by ``suffix``."""
     sets, others = [], []
     for folder in folders:
         pairs = find_pairs(Path(folder)) if Path(folder).is_dir() else []
+        if only is not None:
+            pairs = [p for p in pairs if p.image.name in only]
         if not pairs:
             others.append(folder)
             continue
@@ -46,7 +53,7 @@ def load_real_sets(folders: list[str], size: int) -> tuple[list[RealSet], list[s
                 inputs.append(x)
                 truths.append(gt)
         identity = _mean_scores(inputs, truths)
-        sets.append(RealSet(Path(folder).resolve().name, inputs, truths, identity))
+        sets.append(RealSet(Path(folder).resolve().name + suffix, inputs, truths, identity))
     return sets, others
 
 
@@ -67,6 +74,7 @@ def _load(path: Path, size: int) -> np.ndarray:
 
 def _mean_scores(outputs: list[np.ndarray], truths: list[np.ndarray]) -> dict[str, float]:
     return {"psnr": float(np.mean([psnr(o, t) for o, t in zip(outputs, truths)])),
+            "psnr_fit": float(np.mean([psnr_gain_fit(o, t) for o, t in zip(outputs, truths)])),
             "ssim": float(np.mean([ssim(o, t) for o, t in zip(outputs, truths)]))}
 
 
@@ -81,9 +89,9 @@ def score_real(clean: Callable[[torch.Tensor], torch.Tensor], sets: list[RealSet
             t = torch.from_numpy(x).permute(2, 0, 1)[None].to(device)
             outputs.append(clean(t).float().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy())
         mine = _mean_scores(outputs, s.truths)
-        result[s.name] = {"psnr": round(mine["psnr"], 3), "ssim": round(mine["ssim"], 4),
-                          "input_psnr": round(s.identity["psnr"], 3),
-                          "input_ssim": round(s.identity["ssim"], 4)}
-        gains.append(mine["psnr"] - s.identity["psnr"] + 100 * (mine["ssim"] - s.identity["ssim"]))
-    result["score"] = round(float(np.mean(gains)), 4)
+        result[s.name] = {**{k: round(v, 4) for k, v in mine.items()},
+                          **{f"input_{k}": round(v, 4) for k, v in s.identity.items()}}
+        gains.append(mine["psnr_fit"] - s.identity["psnr_fit"] + 100 * (mine["ssim"] - s.identity["ssim"]))
+    result["worst"] = round(float(np.min(gains)), 4)
+    result["score"] = round(float(np.mean(gains) + np.min(gains)) / 2, 4)
     return result
