@@ -455,10 +455,14 @@ def test_synthesis_and_pairs_share_a_batch_made_on_the_device(photo_folder, tmp_
 
 def test_weight_average_is_validated_shipped_and_resumed(photo_folder, tmp_path):
     out = tmp_path / "run"
+    pairs = _real_pairs(tmp_path / "realish", count=2)
     trainer = Trainer(_config(photo_folder, out, stage="student", ablate=["no-transfer"], steps=4,
-                              ema_decay=0.9, lr=1e-3, checkpoint_every=2))
+                              ema_decay=0.9, lr=1e-3, checkpoint_every=2, val_data=[str(pairs)],
+                              val_every=4, val_size=80))
     trainer.run()
-    shipped = load_file(str(out / "student.safetensors"))
+    record = [r for r in _log(out) if "val_real" in r][0]
+    assert record["val_real"]["score"] != record["val_real_raw"]["score"]  # average and raw, both scored
+    shipped = load_file(str(out / "student-last.safetensors"))  # the last weights shipped: the average
     raw = trainer.model.state_dict()
     averaged = trainer.ema.model.state_dict()
     moved = [k for k in shipped if not torch.equal(shipped[k], raw[k])]

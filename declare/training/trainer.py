@@ -293,8 +293,11 @@ class Trainer:
         if self.val_set is not None:
             self._log({"step": self.step, "val": self.validate()})
         if self.real_sets and self.rank == 0:
-            real = self.validate_real()
-            self._log({"step": self.step, "val_real": real})
+            real = self.validate_real(self.shipped_model)
+            record = {"step": self.step, "val_real": real}
+            if self.ema is not None:  # the raw weights beside the average, for the learning curve
+                record["val_real_raw"] = self.validate_real(self.model)
+            self._log(record)
             self._bar_extra = {"real": f"{real['score']:+.2f}"}
             if self.best_score is None or real["score"] > self.best_score:
                 from declare.checkpoint import save_checkpoint
@@ -415,13 +418,14 @@ class Trainer:
         self.model.train()
         return {k: round(float(np.mean(v)), 4) for k, v in scores.items()}
 
-    def validate_real(self) -> dict:
-        """Whole real photos through glass, beside the input (declare.training.validation)."""
+    def validate_real(self, model) -> dict:
+        """Whole real photos through glass cleaned by ``model``, beside the input
+        (declare.training.validation)."""
         self.model.eval()
 
         def clean(x: torch.Tensor) -> torch.Tensor:
             with self._autocast():
-                return self.stage.clean_photo(x, self.shipped_model)
+                return self.stage.clean_photo(x, model)
 
         try:
             return score_real(clean, self.real_sets, self.device)
