@@ -28,6 +28,7 @@ class Job:
     reflection: Path | None = None
     error: str | None = None      # set when the job cannot run
     skip: bool = False            # --skip-existing and the output exists
+    replaceable: frozenset[Path] = frozenset()  # outputs that existed when planned and may be replaced
 
 
 def _is_result(path: Path) -> bool:
@@ -152,6 +153,8 @@ def _check_outputs(job: Job, inputs: set[Path], overwrite: bool, skip_existing: 
     existing = [t for t in targets if t.exists()]
     if skip_existing and len(existing) == len(targets):
         return None, True
+    if overwrite or skip_existing:  # --skip-existing completes a photo interrupted between its outputs
+        job.replaceable = frozenset(existing)
     if existing and not overwrite and not skip_existing:
         return f"{existing[0]} exists (use --overwrite to replace it, --skip-existing to skip)", False
     return _unwritable(job.output.parent, probed), False

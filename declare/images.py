@@ -242,8 +242,9 @@ def format_for(path: str | Path) -> str:
     return fmt
 
 
-def write_photo(path: str | Path, photo: Photo, quality: int = 95) -> list[str]:
-    """Write atomically in the format the extension names; returns notes for the user."""
+def write_photo(path: str | Path, photo: Photo, quality: int = 95, replace: bool = True) -> list[str]:
+    """Write atomically in the format the extension names; returns notes for the user.
+    ``replace=False``: a file that appeared at ``path`` meanwhile is kept, and this fails."""
     path = Path(path)
     fmt = format_for(path)
     notes: list[str] = []
@@ -255,7 +256,7 @@ def write_photo(path: str | Path, photo: Photo, quality: int = 95) -> list[str]:
         notes.append(f"{fmt} has no alpha channel; transparency was dropped")
         alpha = None
     data = _encode(photo, fmt, depth, alpha, quality)
-    _atomic_write(path, data)
+    _atomic_write(path, data, replace)
     return notes
 
 
@@ -336,13 +337,15 @@ def _png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def _atomic_write(path: Path, data: bytes, replace: bool = True) -> None:
     """Temporary file in the target folder, then rename: no half-written photos."""
     if not path.parent.is_dir():
         raise ImageError(f"folder {path.parent} does not exist")
     try:
-        with atomic_path(path) as tmp:
+        with atomic_path(path, replace) as tmp:
             tmp.write_bytes(data)
+    except FileExistsError:
+        raise ImageError(f"{path} appeared while running; not replaced (use --overwrite to replace it)") from None
     except PermissionError:
         raise ImageError(f"cannot write in {path.parent}: permission denied") from None
     except OSError as exc:

@@ -205,10 +205,12 @@ def _write_results(job: Job, photo: Photo, transmission: np.ndarray, opts: Optio
     except OSError as exc:
         raise ImageError(f"cannot create folder {job.output.parent}: {exc.strerror or exc}") from None
     transmission = _blend(transmission, photo.pixels, opts)
-    notes = write_photo(job.output, photo.with_pixels(transmission), opts.quality)
+    notes = write_photo(job.output, photo.with_pixels(transmission), opts.quality,
+                        replace=opts.overwrite or job.output in job.replaceable)
     if job.reflection is not None:
         reflection = reflection_of(photo.pixels, transmission)
-        write_photo(job.reflection, photo.with_pixels(reflection), opts.quality)
+        write_photo(job.reflection, photo.with_pixels(reflection), opts.quality,
+                    replace=opts.overwrite or job.reflection in job.replaceable)
     return notes
 
 

@@ -236,3 +236,56 @@ def test_help_shows_the_photo_options_and_leads_with_declare_photo():
     assert "--skip-existing" in result.stdout and "--tile" in result.stdout
     examples = [line.strip() for line in result.stdout.splitlines() if ".jpg" in line]
     assert examples and all(e.startswith("declare-photo") for e in examples[:4])
+
+
+def test_an_output_that_appears_while_running_is_not_replaced(tmp_path, student, monkeypatch):
+    """Planned when nothing was there; by the time the photo is written, someone made the file."""
+    from declare import run as run_module
+
+    photos = [_photo(tmp_path / "in" / f"{i}.png", i) for i in range(3)]
+    theirs = b"another program's file"
+    real_read = run_module.read_photo
+
+    def read_and_race(path):
+        if Path(path).name == "1.png":
+            (tmp_path / "out" / "1.png").write_bytes(theirs)
+        return real_read(path)
+
+    monkeypatch.setattr(run_module, "read_photo", read_and_race)
+    result = invoke(tmp_path / "in", "-o", tmp_path / "out", "--model", student)
+    assert result.exit_code == 1
+    assert (tmp_path / "out" / "1.png").read_bytes() == theirs
+    line = [e for e in result.stderr.splitlines() if "1.png" in e]
+    assert len(line) == 1 and "appeared while running; not replaced" in line[0]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["0.png", "1.png", "2.png"]  # no .part left
+    # with --overwrite the same race replaces it, as asked
+    result = invoke(tmp_path / "in", "-o", tmp_path / "out", "--model", student, "--overwrite")
+    assert result.exit_code == 0 and (tmp_path / "out" / "1.png").read_bytes() != theirs
+    assert photos
+
+
+def test_two_batches_into_one_folder_replace_nothing(tmp_path, student):
+    """Two runs at once: every photo is written by exactly one of them, never rewritten."""
+    for i in range(6):
+        _photo(tmp_path / "in" / f"{i}.png", i, size=(160, 120))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "declare", str(tmp_path / "in"), "-o", str(out), "--model", str(student), "--json"]
+    runs = [subprocess.Popen(cmd + ["--strength", s], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for s in ("1.0", "0.5")]
+    results = [r.communicate(timeout=300) for r in runs]
+    records = [[json.loads(line) for line in stdout.splitlines()] for stdout, _ in results]
+    references = []  # each run's own results, made alone: the file on disk must be the winner's
+    for strength in ("1.0", "0.5"):
+        references.append(tmp_path / f"ref{strength}")
+        subprocess.run([sys.executable, "-m", "declare", str(tmp_path / "in"), "-o", str(references[-1]),
+                        "--model", str(student), "--strength", strength, "-q"], check=True)
+    for i in range(6):
+        name = str(tmp_path / "in" / f"{i}.png")
+        statuses = [[r["status"] for r in recs if r["input"] == name] for recs in records]
+        assert sorted(s for run in statuses for s in run) == ["failed", "ok"], (i, statuses)
+        winner = 0 if statuses[0] == ["ok"] else 1
+        loser = records[1 - winner]
+        error = [r["error"] for r in loser if r["input"] == name][0]
+        assert "exists" in error or "appeared while running; not replaced" in error
+        assert (out / f"{i}.png").read_bytes() == (references[winner] / f"{i}.png").read_bytes()
+    assert sorted(p.name for p in out.iterdir()) == [f"{i}.png" for i in range(6)]
