@@ -13,6 +13,7 @@ import click
 
 from declare import __version__
 from declare.device import DEVICES
+from declare.program import program
 from declare.tiling import OVERLAP, TILE, tile_problem
 
 
@@ -79,7 +80,7 @@ def main() -> None:
 @click.option("--overwrite", is_flag=True, help="Replace outputs that exist. Inputs are never overwritten.")
 @click.option("--skip-existing", is_flag=True, help="Skip photos whose output exists (to resume a batch).")
 @click.option("--model", "model", metavar="NAME|PATH",
-              help="A registered model (see 'declare models list') or a checkpoint file (.safetensors).")
+              help="A registered model (see 'declare-photo models list') or a checkpoint file (.safetensors).")
 @click.option("--burst", is_flag=True,
               help="Three views A B C of one scene: the teacher cleans B using A and C.")
 @click.option("--device", type=click.Choice(DEVICES), default="auto",
@@ -100,7 +101,7 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON record per photo on stdout.")
 @click.option("--export", "export", multiple=True, metavar="NAME",
               help="Also hand each result to an exporter plugin, e.g. gimp (.ora) or darktable "
-                   "(.xmp); see 'declare plugins list'. Repeatable.")
+                   "(.xmp); see 'declare-photo plugins list'. Repeatable.")
 def clean(photos, output, recursive, overwrite, skip_existing, model, burst, device, half, tile,
           tile_overlap, strength, save_reflection, quality, quiet, as_json, export):
     """Remove reflections from PHOTOS (files, globs or folders)."""
@@ -190,7 +191,7 @@ def models_path(name: str) -> None:
     path = bundled_path(entry) or cached_path(entry)
     click.echo(path)
     if not path.is_file():
-        click.echo(f"declare: {name} is not downloaded yet ('declare models download {name}')", err=True)
+        click.echo(f"declare: {name} is not downloaded yet ('{program()} models download {name}')", err=True)
         sys.exit(1)
 
 
@@ -224,7 +225,7 @@ def plugins_list() -> None:
     if not found.exporters and not found.broken:
         click.echo(f"no exporters installed (entry-point group {GROUP})")
     for name, exporter in sorted(found.exporters.items()):
-        installable = "  [declare plugins install " + name + "]" if hasattr(exporter, "install") else ""
+        installable = f"  [{program()} plugins install {name}]" if hasattr(exporter, "install") else ""
         click.echo(f"{name:<12} {found.sources[name]:<10} {getattr(exporter, 'description', '')}{installable}")
     for name, why in sorted(found.broken.items()):
         click.echo(f"{name:<12} {found.sources[name]:<10} BROKEN: {why}")

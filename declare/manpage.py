@@ -12,6 +12,7 @@ import inspect
 import click
 
 from declare import __version__
+from declare.program import DEFAULT
 
 HEADER = """.TH DECLARE 1 "" "declare {version}" "User Commands"
 .SH NAME
@@ -81,11 +82,14 @@ def _options(ctx: click.Context, command: click.Command) -> list[str]:
     return out
 
 
+PROGRAM = DEFAULT.replace("-", "\\-")  # what works in every shell (declare/program.py)
+
+
 def _section(ctx: click.Context, command: click.Command, path: list[str]) -> list[str]:
     lines = []
     if path:
         usage = " ".join(command.collect_usage_pieces(ctx))
-        lines += [".SS " + " ".join(["declare", *path]), f".B declare {' '.join(path)}",
+        lines += [".SS " + " ".join([PROGRAM, *path]), f".B {PROGRAM} {' '.join(path)}",
                   _roff(usage), ".PP", _help_text(command)]
     lines += _options(ctx, command)
     if isinstance(command, click.Group):
@@ -103,7 +107,7 @@ def render() -> str:
 
     with main.make_context("declare", [], resilient_parsing=True) as ctx:
         description = [".SH DESCRIPTION", _help_text(main), ".PP",
-                       "Without a command name, the arguments are photos for \\fBdeclare clean\\fR.",
+                       f"Without a command name, the arguments are photos for \\fB{PROGRAM} clean\\fR.",
                        ".SH OPTIONS"] + _options(ctx, main) + [".SH COMMANDS"]
         body = []
         for name in main.list_commands(ctx):

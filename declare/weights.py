@@ -89,7 +89,7 @@ def resolve(spec: str | None, progress: bool = True, burst: bool = False) -> Pat
         if spec is None:
             raise WeightsError(f"no trained {'burst ' if burst else ''}model is installed yet; pass "
                                "--model PATH to a declare checkpoint (.safetensors), e.g. one made "
-                               "by 'declare train'")
+                               "by 'declare-photo train'")
     path = Path(spec).expanduser()
     if path.exists() or os.sep in spec or spec.endswith((".safetensors", ".pt", ".pth", ".ckpt")):
         if not path.exists():

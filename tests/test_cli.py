@@ -257,3 +257,46 @@ def test_shipped_default_cleans_a_photo_offline_with_no_flags(tmp_path):
     change = np.abs(after - before).mean()
     assert 0.5 < change < 40, change  # it did something, and did not wreck the photo
     assert not (tmp_path / "empty-cache").exists()  # nothing downloaded or cached
+
+
+# `declare models list` in bash runs the shell builtin: it prints nothing and exits 0.
+_BUILTIN_TRAP = __import__("re").compile(
+    r"(?<![\w/.-])declare (models|plugins|presets|train|bench|clean)\b")
+
+
+def _help_pages(command, path):
+    import click
+
+    yield path, CliRunner().invoke(main, [*path, "--help"]).output
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from _help_pages(sub, [*path, name])
+
+
+def test_advice_never_names_the_shell_builtin():
+    pages = dict((" ".join(p), text) for p, text in _help_pages(main, []))
+    assert "models list" in pages and "train student" in pages
+    for where, text in pages.items():
+        text = text.replace("-m declare ", "-m declare-module ")  # python -m declare works in every shell
+        assert not _BUILTIN_TRAP.search(text), (where, _BUILTIN_TRAP.search(text).group(0))
+    root = Path(__file__).resolve().parents[1]
+    for doc in ("README.md", "man/declare.1", "docs/training/README.md", "benchmarks/README.md"):
+        text = (root / doc).read_text().replace("\\-", "-").replace("-m declare ", "-m declare-module ")
+        hits = _BUILTIN_TRAP.findall(text)
+        assert not hits, (doc, hits)
+
+
+@pytest.mark.parametrize("prog", ["declare-photo", "declare", "python -m declare", "other"])
+def test_messages_name_the_program_that_was_run(tmp_path, monkeypatch, prog):
+    monkeypatch.setenv("DECLARE_CACHE_DIR", str(tmp_path))
+    import dataclasses
+
+    from declare import registry
+
+    remote = dataclasses.replace(registry.MODELS["small"], name="remote", urls=("http://127.0.0.1:9/x",),
+                                 bundled=None)
+    monkeypatch.setitem(registry.MODELS, "remote", remote)
+    result = CliRunner().invoke(main, ["models", "path", "remote"], prog_name=prog)
+    assert result.exit_code == 1
+    expected = prog if prog != "other" else "declare-photo"
+    assert f"'{expected} models download remote'" in result.stderr

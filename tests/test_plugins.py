@@ -136,7 +136,8 @@ def test_man_page_is_generated_from_the_commands():
 
     committed = Path(__file__).resolve().parents[1] / "man" / "declare.1"
     assert committed.read_text() == render(), "run: python -m declare.manpage > man/declare.1"
-    for command in ("declare clean", "declare train teacher", "declare bench speed", "declare plugins install"):
+    for command in ("declare\\-photo clean", "declare\\-photo train teacher", "declare\\-photo bench speed",
+                    "declare\\-photo plugins install"):
         assert f".SS {command}\n" in committed.read_text()
 
 

@@ -69,7 +69,7 @@ def model_options(func):
                      help="Also measure a classic method (repeatable). The identity and global-gain "
                           "baselines are always in quality tables."),
         click.option("--tile", type=click.IntRange(0), default=TILE, show_default=True, callback=_tile,
-                     help="Tile side, as in 'declare clean'."),
+                     help="Tile side, as in 'declare-photo clean'."),
     ]):
         func = option(func)
     return func
@@ -217,9 +217,9 @@ TRADEOFF_COLUMNS = [("method", "method"), ("seconds", "s/photo", 2), ("sets", "s
 
 @bench.command()
 @click.option("--quality", "quality_path", required=True, type=click.Path(dir_okay=False), metavar="FILE",
-              help="JSON written by 'declare bench quality --json FILE'.")
+              help="JSON written by 'declare-photo bench quality --json FILE'.")
 @click.option("--speed", "speed_path", required=True, type=click.Path(dir_okay=False), metavar="FILE",
-              help="JSON written by 'declare bench speed --json FILE' (same --model list).")
+              help="JSON written by 'declare-photo bench speed --json FILE' (same --model list).")
 @click.option("--megapixels", type=float, default=12.0, show_default=True,
               help="The photo size of the speed run to compare at.")
 @click.option("--title", default="quality against time per photo", show_default=True)

@@ -16,13 +16,14 @@ from pathlib import Path
 import click
 
 from declare.data.synthetic_config import SETTINGS, SyntheticConfig
+from declare.program import program
 from declare.training.config import TrainConfig, load_config_file
 
 EXAMPLES = """
 \b
-  declare train --data photos/ --out runs/mine        teacher, then student
-  declare train teacher --data seq1k/ --steps 20000
-  declare train student --teacher runs/mine/teacher/teacher.safetensors --data real20/
+  declare-photo train --data photos/ --out runs/mine  teacher, then student
+  declare-photo train teacher --data seq1k/ --steps 20000
+  declare-photo train student --teacher runs/mine/teacher/teacher.safetensors --data real20/
   torchrun --nproc-per-node 4 -m declare train --data seq1k/
 """
 
@@ -123,7 +124,7 @@ def run_stage(cfg: TrainConfig) -> Path | None:
         click.echo(f"declare train: error: {exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        click.echo(f"declare train: interrupted; 'declare train ... --resume --out {cfg.out}' "
+        click.echo(f"declare train: interrupted; '{program()} train ... --resume --out {cfg.out}' "
                    "continues from the last checkpoint", err=True)
         sys.exit(130)
     if final is not None and not cfg.quiet:
