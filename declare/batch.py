@@ -66,7 +66,8 @@ def expand_inputs(args: list[str], recursive: bool, unique: bool = True, exclude
                               + ("" if recursive else " (use -r to look in subfolders)")))
             found += [(f, path, None) for f in files]
         elif path.exists():
-            found.append((path, None, None))
+            regular = path.is_file()  # a FIFO named .jpg would block the run forever
+            found.append((path, None, None if regular else "not a regular file (a pipe, device or socket); skipped"))
         elif glob.has_magic(arg):
             matches = sorted(Path(m) for m in glob.glob(os.path.expanduser(arg), recursive=recursive))
             matches = [m for m in matches if m.is_file() and not _is_result(m) and not _inside(m, exclude)]
@@ -84,6 +85,24 @@ def expand_inputs(args: list[str], recursive: bool, unique: bool = True, exclude
     return kept
 
 
+def output_problem(args: list[str], output: str | None, recursive: bool) -> str | None:
+    """Why ``-o`` makes no sense for these inputs, or None (checked before anything runs)."""
+    if output is None:
+        return None
+    out = Path(output).expanduser()
+    if out.exists() and not out.is_dir() and not out.is_file():
+        return "is neither a folder nor a photo file"
+    for arg in args:
+        if Path(arg).expanduser().is_dir() and Path(arg).expanduser().resolve() == out.resolve():
+            return ("is the input folder: the results would replace its photos; give another "
+                    "folder, or leave out -o to write NAME.declare.EXT beside each photo")
+    if _names_a_file(output) and out.suffix.lower() in _IMAGE_SUFFIXES:
+        count = len([i for i in expand_inputs(args, recursive) if i[2] is None])
+        if count > 1:
+            return f"names one file, but {count} photos were given; give a folder (-o {out.stem}/)"
+    return None
+
+
 def plan_jobs(args: list[str], output: str | None, recursive: bool, overwrite: bool,
               skip_existing: bool, reflection: bool) -> list[Job]:
     """Every input's job, with its outputs checked before any photo is computed:
@@ -93,7 +112,7 @@ def plan_jobs(args: list[str], output: str | None, recursive: bool, overwrite: b
     runnable = [i for i in items if i[2] is None]
     single_file_out = output is not None and out_dir is None and len(items) == 1 and len(runnable) == 1
     if output is not None and out_dir is None and not single_file_out:
-        out_dir = Path(output)  # a file name for several inputs: treated as the folder it names
+        out_dir = Path(output)  # only unusable inputs (output_problem refuses a file name for several)
     jobs, probed = [], {}
     inputs = {p.resolve() for p, _, _ in runnable}
     for path, root, error in items:

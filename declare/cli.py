@@ -13,6 +13,7 @@ import click
 
 from declare import __version__
 from declare.device import DEVICES
+from declare.cli_types import FiniteFloat
 from declare.program import program
 from declare.tiling import OVERLAP, TILE, tile_problem
 
@@ -91,7 +92,7 @@ def main() -> None:
               help="Tile side in pixels; bounds memory on large photos. 0 = whole photo at once.")
 @click.option("--tile-overlap", type=click.IntRange(0), default=OVERLAP, show_default=True,
               help="Pixels shared by neighbouring tiles, cross-faded to hide seams.")
-@click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+@click.option("--strength", type=FiniteFloat(0, 1), default=1.0, show_default=True,
               help="Blend of result and original: 1 = full removal, 0 = unchanged.")
 @click.option("--save-reflection", is_flag=True,
               help="Also write the removed reflection as NAME.reflection.EXT beside the output.")
@@ -139,7 +140,7 @@ def _entry(name: str):
     from declare.weights import WeightsError, get_entry
 
     try:
-        return get_entry(name)
+        return get_entry(name, file_hint=False)
     except WeightsError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm import tqdm
 
-from declare.batch import Job, expand_inputs, plan_jobs
+from declare.batch import Job, expand_inputs, output_problem, plan_jobs
 from declare.images import ImageError, Photo, format_for, read_photo, reflection_of, write_photo
 from declare.tiling import OVERLAP, TILE
 
@@ -91,6 +91,10 @@ def run(args: list[str], opts: Options, burst: bool = False) -> int:
                 return 2
             jobs, frames = planned
         else:
+            problem = output_problem(args, opts.output, opts.recursive)
+            if problem:
+                report.error(f"-o {opts.output}", problem)
+                return 2
             jobs = plan_jobs(args, opts.output, opts.recursive, opts.overwrite, opts.skip_existing,
                              opts.save_reflection)
         todo = [j for j in jobs if j.error is None and not j.skip]
@@ -106,7 +110,7 @@ def run(args: list[str], opts: Options, burst: bool = False) -> int:
         try:
             session = Session.load(opts.model, opts.device, opts.half, burst)
         except SessionError as exc:
-            report.error("model", str(exc))
+            report.error(exc.where, str(exc))
             return 2
         exporters = _exporters(opts.export, report)
         if exporters is None:

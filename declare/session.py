@@ -23,18 +23,23 @@ WRONG_KIND = {"student": "this is a teacher checkpoint: it cleans three views of
 
 
 class SessionError(Exception):
-    """The model or device cannot be set up; one line for the user."""
+    """The model or device cannot be set up; one line for the user. ``where`` says
+    which ("model" or "device"), the label the line starts with."""
+
+    def __init__(self, message: str, where: str = "model"):
+        super().__init__(message)
+        self.where = where
 
 
 def _device_and_precision(device: str, half: bool | None) -> tuple[torch.device, bool]:
     try:
         dev = pick_device(device)
     except DeviceError as exc:
-        raise SessionError(str(exc)) from None
+        raise SessionError(str(exc), "device") from None
     if half is None:
         half = dev.type in ("cuda", "mps")
     elif half and dev.type == "cpu":
-        raise SessionError("--half needs a GPU (cuda or mps); the CPU runs in full precision")
+        raise SessionError("--half needs a GPU (cuda or mps); the CPU runs in full precision", "device")
     return dev, half
 
 

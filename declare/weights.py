@@ -42,13 +42,15 @@ def offline() -> bool:
     return os.environ.get("DECLARE_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def get_entry(name: str) -> ModelEntry:
+def get_entry(name: str, file_hint: bool = True) -> ModelEntry:
+    """A registered model; ``file_hint``: the error suggests a checkpoint file (where
+    one is accepted, as by --model; not by 'models download')."""
     try:
         return registry.MODELS[name]
     except KeyError:
         known = ", ".join(sorted(registry.MODELS)) or "none yet"
-        raise WeightsError(f"unknown model {name!r} (registered: {known}); "
-                           "pass a checkpoint file path instead") from None
+        hint = "; pass a checkpoint file path instead" if file_hint else ""
+        raise WeightsError(f"unknown model {name!r} (registered: {known}){hint}") from None
 
 
 def cached_path(entry: ModelEntry) -> Path:
@@ -225,27 +227,41 @@ class _Lock:
 
     def __enter__(self) -> "_Lock":
         self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR)
-        if os.name == "nt":
-            import msvcrt
+        if os.name != "nt":
+            return self._lock_posix()
+        import msvcrt
 
-            while True:
-                try:
-                    msvcrt.locking(self.fd, msvcrt.LK_NBLCK, 1)
-                    return self
-                except OSError:
-                    time.sleep(self.poll)
+        while True:
+            try:
+                msvcrt.locking(self.fd, msvcrt.LK_NBLCK, 1)
+                return self
+            except OSError:
+                time.sleep(self.poll)
+
+    def _lock_posix(self) -> "_Lock":
+        """Lock, then check the file is still the one at ``path``: the holder before us
+        deletes it on the way out, so a lock on a deleted file means start again."""
         import fcntl
 
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
+        while True:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            try:
+                if os.stat(self.path).st_ino == os.fstat(self.fd).st_ino:
+                    return self
+            except FileNotFoundError:
+                pass
+            os.close(self.fd)
+            self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR)
 
     def __exit__(self, *exc) -> None:
         if os.name == "nt":
             import msvcrt
 
             msvcrt.locking(self.fd, msvcrt.LK_UNLCK, 1)
-        else:
-            import fcntl
+            os.close(self.fd)
+            return
+        import fcntl
 
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        self.path.unlink(missing_ok=True)  # no empty .lock left in the cache; still holding it
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)

@@ -289,3 +289,66 @@ def test_two_batches_into_one_folder_replace_nothing(tmp_path, student):
         assert "exists" in error or "appeared while running; not replaced" in error
         assert (out / f"{i}.png").read_bytes() == (references[winner] / f"{i}.png").read_bytes()
     assert sorted(p.name for p in out.iterdir()) == [f"{i}.png" for i in range(6)]
+
+
+def _one_error(result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    return lines[0]
+
+
+def test_a_file_name_for_several_photos_is_refused(tmp_path, student):
+    for i in range(3):
+        _photo(tmp_path / "in" / f"{i}.png", i)
+    result = invoke(tmp_path / "in", "-o", tmp_path / "x.jpg", "--model", student)
+    assert result.exit_code == 2
+    assert "names one file, but 3 photos were given" in _one_error(result)
+    assert not (tmp_path / "x.jpg").exists()
+
+
+def test_the_input_folder_as_output_says_so(tmp_path, student):
+    _photo(tmp_path / "in" / "a.png")
+    result = invoke(tmp_path / "in", "-o", tmp_path / "in", "--model", student)
+    assert result.exit_code == 2 and "is the input folder" in _one_error(result)
+    assert sorted(p.name for p in (tmp_path / "in").iterdir()) == ["a.png"]
+
+
+def test_an_output_that_is_a_device_says_so(tmp_path, student):
+    _photo(tmp_path / "a.png")
+    result = invoke(tmp_path / "a.png", "-o", "/dev/full", "--model", student)
+    assert result.exit_code == 2 and "/dev/full: is neither a folder nor a photo file" in _one_error(result)
+
+
+@pytest.mark.parametrize("args", [["--strength", "nan"], ["--strength", "inf"]])
+def test_non_finite_numbers_are_refused(tmp_path, student, args):
+    _photo(tmp_path / "a.png")
+    result = CliRunner().invoke(main, [str(tmp_path / "a.png"), "--model", str(student), *args])
+    assert result.exit_code == 2 and "is not a finite number" in result.output
+    assert not (tmp_path / "a.declare.png").exists()
+
+
+@pytest.mark.parametrize("option", ["--lr", "--ema-decay", "--synth-clean-share"])
+def test_training_refuses_non_finite_numbers(tmp_path, option):
+    result = CliRunner().invoke(main, ["train", "student", "--data", str(tmp_path), option, "nan"])
+    assert result.exit_code == 2 and "is not a finite number" in result.output
+
+
+def test_a_device_error_is_labelled_device(tmp_path, student):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    _photo(tmp_path / "a.png")
+    result = invoke(tmp_path / "a.png", "--model", student, "--device", "cuda")
+    assert result.exit_code == 2 and _one_error(result).startswith("declare: error: device: ")
+
+
+def test_a_pipe_named_like_a_photo_is_skipped_not_waited_on(tmp_path, student):
+    os.mkfifo(tmp_path / "pipe.jpg")
+    _photo(tmp_path / "a.png")
+    run = subprocess.run([sys.executable, "-m", "declare", str(tmp_path / "pipe.jpg"), str(tmp_path / "a.png"),
+                          "--model", str(student), "-q"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines() == [f"declare: error: {tmp_path / 'pipe.jpg'}: "
+                                               "not a regular file (a pipe, device or socket); skipped"]
+    assert (tmp_path / "a.declare.png").exists()

@@ -290,3 +290,21 @@ def test_the_shipped_default_is_listed_and_never_removed(cache):
     result = runner.invoke(main, ["models", "remove", default])
     assert result.exit_code == 0 and "ships inside the package" in result.output
     assert weights.bundled_path(registry.MODELS[default]).is_file()
+
+
+@pytest.mark.parametrize("mode", ["404", "ok"])
+def test_no_lock_file_is_left_in_the_cache(server, monkeypatch, model_bytes, cache, mode):
+    entry = register(monkeypatch, server, model_bytes)
+    if mode == "404":
+        server.files.clear()
+        with pytest.raises(WeightsError):
+            fetch(entry, progress=False)
+    else:
+        fetch(entry, progress=False)
+    assert not list(cache.glob("*.lock"))
+
+
+def test_downloading_an_unknown_name_lists_the_names_only(cache):
+    result = CliRunner().invoke(main, ["models", "download", "nonexistent"])
+    assert result.exit_code != 0
+    assert "unknown model 'nonexistent'" in result.output and "checkpoint" not in result.output

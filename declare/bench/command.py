@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
 import click
 
+from declare.cli_types import FiniteFloat
 from declare.bench.methods import BASELINES
 from declare.bench.published import SOURCE
 from declare.metrics import SSIM_KINDS
@@ -30,7 +32,7 @@ def _floats(ctx, param, value: str) -> list[float]:
         sizes = [float(v) for v in value.split(",") if v.strip()]
     except ValueError:
         raise click.BadParameter("give megapixels separated by commas, e.g. 0.5,2,12") from None
-    if not sizes or min(sizes) <= 0:
+    if not sizes or min(sizes) <= 0 or not all(math.isfinite(v) for v in sizes):
         raise click.BadParameter("sizes must be positive")
     return sizes
 
@@ -220,7 +222,7 @@ TRADEOFF_COLUMNS = [("method", "method"), ("seconds", "s/photo", 2), ("sets", "s
               help="JSON written by 'declare-photo bench quality --json FILE'.")
 @click.option("--speed", "speed_path", required=True, type=click.Path(dir_okay=False), metavar="FILE",
               help="JSON written by 'declare-photo bench speed --json FILE' (same --model list).")
-@click.option("--megapixels", type=float, default=12.0, show_default=True,
+@click.option("--megapixels", type=FiniteFloat(0, min_open=True), default=12.0, show_default=True,
               help="The photo size of the speed run to compare at.")
 @click.option("--title", default="quality against time per photo", show_default=True)
 @output_options

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from declare.data.synthetic_config import SETTINGS, SyntheticConfig
+from declare.cli_types import FiniteFloat
 from declare.program import program
 from declare.training.config import TrainConfig, load_config_file
 
@@ -48,7 +49,7 @@ def _option(f: dataclasses.Field) -> click.Option:
     if "choices" in meta:
         kw["type"] = click.Choice(meta["choices"])
     else:
-        kw["type"] = {int: int, float: float, str: str}[base]
+        kw["type"] = {int: int, float: FiniteFloat(), str: str}[base]
     return click.Option([name], **kw)
 
 
@@ -59,8 +60,8 @@ def _synth_option(f: dataclasses.Field) -> click.Option:
     if isinstance(f.default, bool):
         return click.Option([f"{name}/--no-synth-{f.name.replace('_', '-')}"], default=None, help=help)
     if isinstance(f.default, tuple):
-        return click.Option([name], type=float, nargs=2, default=None, metavar="LOW HIGH", help=help)
-    return click.Option([name], type=float, default=None, help=help)
+        return click.Option([name], type=FiniteFloat(), nargs=2, default=None, metavar="LOW HIGH", help=help)
+    return click.Option([name], type=FiniteFloat(), default=None, help=help)
 
 
 def train_options(*exclude: str):
