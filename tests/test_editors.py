@@ -9,6 +9,7 @@ DECLARE_SCREENSHOTS=DIR keeps darktable's screenshot there (docs/ holds one).
 from __future__ import annotations
 
 import os
+import shutil
 import time
 import subprocess
 import sys
@@ -170,6 +171,12 @@ local ok, err = pcall(function()
   dt.gui.selection({{original}})
   local declare = require "contrib/declare"
   declare.button.clicked_callback(declare.button)
+  out:write("job\\t", tostring(declare.job() ~= nil), "\\n")  -- the click returned; the job runs
+  local waited = 0
+  while declare.job() ~= nil and waited < 200000 do
+    dt.control.sleep(200)
+    waited = waited + 200
+  end
   for _, member in ipairs(original:get_group_members()) do
     out:write("member\\t", member.filename, "\\t", member.group_leader.id, "\\t", original.id, "\\n")
   end
@@ -214,7 +221,8 @@ def test_darktable_runs_the_module(tmp_path):
     assert "LUA ERROR" not in output, output[-3000:]
     lines = [line.split("\t") for line in report.read_text().splitlines()]
     assert lines[-1][:2] == ["finished", "true"], lines
-    members = {name: (leader, original) for _, name, leader, original in lines[:-1]}
+    assert lines[0] == ["job", "true"]  # the button started a background job and returned at once
+    members = {name: (leader, original) for _, name, leader, original in lines[1:-1]}
     assert set(members) == {PHOTO, "glass-1.declare.jpg"}
     leader, original = members["glass-1.declare.jpg"]
     assert leader == original  # grouped under the original
@@ -224,3 +232,91 @@ def test_darktable_runs_the_module(tmp_path):
     keep = os.environ.get("DECLARE_SCREENSHOTS")
     if keep:
         shot.save(os.path.join(keep, "darktable-module.png"))
+
+
+CANCEL = """
+local dt = require "darktable"
+local out = io.open({result!r}, "w")
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+local ok, err = pcall(function()
+  local images = {{}}
+  for i, path in ipairs({photos}) do
+    images[i] = dt.database.import(path)
+  end
+  dt.gui.selection(images)
+  local declare = require "contrib/declare"
+  declare.button.clicked_callback(declare.button)
+  local polls, waited = 0, 0
+  local function second_in_hand()  -- the job has moved on to the second photo
+    local job = declare.job()
+    return job ~= nil and job.percent > 0.3
+  end
+  while not second_in_hand() and waited < 200000 do  -- this loop runs while the job works
+    dt.control.sleep(100)
+    polls, waited = polls + 1, waited + 100
+  end
+  out:write("polls\\t", polls, "\\t", tostring(declare.job() ~= nil), "\\t", tostring(exists({first!r})), "\\n")
+  declare.cancel()  -- what the job's cancel button does
+  while declare.job() ~= nil and waited < 400000 do
+    dt.control.sleep(100)
+    waited = waited + 100
+  end
+  out:write("ended\\t", tostring(declare.job() == nil), "\\n")
+  for _, image in ipairs(images) do
+    out:write("group\\t", image.filename, "\\t", #image:get_group_members(), "\\n")
+  end
+end)
+out:write("finished\\t", tostring(ok), "\\t", tostring(err), "\\n")
+out:close()
+"""
+
+
+def test_darktable_cleans_in_a_background_job_that_cancels_between_photos(tmp_path):
+    """Three photos: the click returns at once, the Lua thread keeps running while the
+    job works, a cancel after the first photo stops the batch after the photo in hand;
+    finished photos are imported and kept, nothing is half-written, the third is not started."""
+    if darktable_missing():
+        pytest.skip(darktable_missing())
+    config = tmp_path / "config"
+    result = CliRunner().invoke(main, ["plugins", "install", "darktable", "--dest", str(config)])
+    assert result.exit_code == 0, result.output
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    names = [f"shot{i}.jpg" for i in range(3)]
+    for name in names:
+        shutil.copyfile(copy_real(tmp_path, PHOTO), photos / name)
+    report, drive = tmp_path / "result.txt", tmp_path / "drive.lua"
+    lua_list = "{" + ", ".join(f"{str(photos / n)!r}" for n in names) + "}"
+    drive.write_text(CANCEL.format(result=str(report), photos=lua_list,
+                                   first=str(photos / "shot0.declare.jpg")))
+    log = tmp_path / "darktable.log"
+    with virtual_screen() as display, open(log, "w") as log_file:
+        process = subprocess.Popen(
+            ["darktable", "--configdir", str(config), "--cachedir", str(tmp_path / "cache"),
+             "--library", ":memory:", "-d", "lua", "--luacmd", f'dofile("{drive}")'],
+            env={**os.environ, "DISPLAY": display}, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            finished = wait_for(report, "finished", 300, process)
+        finally:
+            process.kill()
+            process.wait(30)
+    output = log.read_text()
+    assert finished, output[-3000:]
+    assert "LUA ERROR" not in output, output[-3000:]
+    lines = [line.split("\t") for line in report.read_text().splitlines()]
+    assert lines[-1][:2] == ["finished", "true"], lines
+    polls = lines[0]
+    # not blocked: this script ran while the job worked, and saw the first result land
+    assert polls[0] == "polls" and int(polls[1]) > 3 and polls[2:] == ["true", "true"], polls
+    assert lines[1] == ["ended", "true"]
+    groups = {name: int(count) for _, name, count in lines[2:-1]}
+    cleaned = sorted(p.name for p in photos.glob("*.declare.jpg"))
+    assert cleaned == ["shot0.declare.jpg", "shot1.declare.jpg"]  # the one in hand finished; no third
+    assert groups == {"shot0.jpg": 2, "shot1.jpg": 2, "shot2.jpg": 1}  # each imported as it landed
+    for name in cleaned:
+        assert pixels(photos / name).shape == pixels(photos / "shot0.jpg").shape  # whole files
+    assert not [p for p in photos.iterdir() if p.name.startswith(".") or p.suffix == ".part"]

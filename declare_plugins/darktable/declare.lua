@@ -2,8 +2,10 @@
   declare.lua - remove reflections from photos taken through glass, from darktable
 
   Adds a "remove reflection" module to the lighttable's right panel. Its button
-  exports each selected image as a JPEG, runs declare on it, and imports the
-  cleaned photo beside the original (NAME.declare.jpg), grouped with it.
+  starts a background job (a progress bar with a cancel button; darktable stays
+  usable) that exports each selected image as a JPEG, runs declare on it, and
+  imports the cleaned photo beside the original (NAME.declare.jpg), grouped with
+  it, as each one lands. Cancel stops after the photo being cleaned.
 
   INSTALL
     declare plugins install darktable
@@ -52,24 +54,57 @@ local function clean_one(image, jpeg)
   return cleaned ~= nil
 end
 
-local function remove_reflection()
-  local images = dt.gui.action_images
-  if #images == 0 then
-    dt.print("declare: select the photos to clean first")
-    return
-  end
+local running = nil  -- the background job of the batch being cleaned, if any
+
+local function cancel(job)  -- the job's cancel button: stop after the photo being cleaned
+  job.valid = false
+end
+
+local function clean_all(job, images)
   local jpeg = dt.new_format("jpeg")
   jpeg.quality = 95
   local done = 0
   for i, image in ipairs(images) do
-    dt.print(string.format("declare: cleaning %s (%d of %d)", image.filename, i, #images))
-    if clean_one(image, jpeg) then
+    if not job.valid then
+      break
+    end
+    job.percent = (i - 1) / #images
+    if clean_one(image, jpeg) then  -- declare writes whole files only: a cancel never leaves half a photo
       done = done + 1
     else
       dt.print_error("declare failed on " .. image.filename)
     end
+    dt.control.sleep(1)  -- lets a click on the job's cancel button through between photos
   end
-  dt.print(string.format("declare: %d of %d photos cleaned", done, #images))
+  local cancelled = not job.valid
+  if job.valid then
+    job.valid = false  -- removes the progress bar
+  end
+  running = nil
+  if cancelled then
+    dt.print(string.format("declare: cancelled; %d of %d photos cleaned", done, #images))
+  else
+    dt.print(string.format("declare: %d of %d photos cleaned", done, #images))
+  end
+end
+
+-- The button: clean the selected photos one at a time in a background job with a progress
+-- bar and a cancel button, importing each result as it lands; darktable stays usable.
+local function remove_reflection()
+  if running then
+    dt.print("declare: already cleaning; cancel that job first")
+    return
+  end
+  local images = {}
+  for i, image in ipairs(dt.gui.action_images) do
+    images[i] = image  -- a copy: the selection may change while the job runs
+  end
+  if #images == 0 then
+    dt.print("declare: select the photos to clean first")
+    return
+  end
+  running = dt.gui.create_job("declare: removing reflections", true, cancel)
+  dt.control.dispatch(clean_all, running, images)
 end
 
 local button = dt.new_widget("button") {
@@ -86,5 +121,11 @@ dt.register_lib(MODULE, "remove reflection", true, false,
   },
   nil, nil)
 
--- `require "contrib/declare"` hands scripts (and our tests) what the button does.
-return {remove_reflection = remove_reflection, button = button}
+-- `require "contrib/declare"` hands scripts (and our tests) what the button does, the
+-- running job (nil when idle) and what its cancel button does.
+return {
+  remove_reflection = remove_reflection,
+  button = button,
+  job = function() return running end,
+  cancel = function() if running then cancel(running) end end,
+}
