@@ -26,6 +26,29 @@ def reconstruction_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tenso
     return F.l1_loss(pred, target) + F.l1_loss(pdx, tdx) + F.l1_loss(pdy, tdy)
 
 
+def shift_tolerant_reconstruction_loss(pred: torch.Tensor, target: torch.Tensor, shift: int) -> torch.Tensor:
+    """L_R per sample against the best-aligned of the target's shifts by up to ``shift`` pixels.
+
+    Real pairs are shot with and without the glass, and a pixel or two of misalignment
+    between them makes plain L1 reward blur; comparing with the best small shift of the
+    truth forgives that (the border of ``shift`` pixels is left out of every comparison).
+    Returns (B,) losses.
+    """
+    s = shift
+    h, w = pred.shape[-2:]
+    p = pred[..., s:h - s, s:w - s]
+    pdx, pdy = gradients(p)
+    best = None
+    for dy in range(-s, s + 1):
+        for dx in range(-s, s + 1):
+            t = target[..., s + dy:h - s + dy, s + dx:w - s + dx]
+            tdx, tdy = gradients(t)
+            loss = ((p - t).abs().mean((1, 2, 3)) + (pdx - tdx).abs().mean((1, 2, 3))
+                    + (pdy - tdy).abs().mean((1, 2, 3)))
+            best = loss if best is None else torch.minimum(best, loss)
+    return best
+
+
 def feature_decoupling_loss(mkl: MKLOutput, target_t: torch.Tensor, target_r: torch.Tensor,
                             valid_t: torch.Tensor, valid_r: torch.Tensor) -> torch.Tensor:
     """L_FD (eq. 1-2): G_T/G_R reconstructions against T and R of each view.

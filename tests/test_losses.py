@@ -150,3 +150,19 @@ def test_gradients_reach_every_student_and_discriminator_parameter(vgg_file):
     disc.zero_grad()
     losses.discriminator_loss(disc(real), disc(out.representation.detach())).backward()
     _all_have_gradients(disc)
+
+
+def test_shift_tolerant_loss_forgives_small_misalignment_only():
+    from declare_models.losses import reconstruction_loss, shift_tolerant_reconstruction_loss
+
+    torch.manual_seed(0)
+    scene = torch.rand(2, 3, 40, 40)
+    truth, shifted = scene[..., 4:36, 4:36], scene[..., 5:37, 6:38]  # the pair is off by (1, 2) px
+    tolerant = shift_tolerant_reconstruction_loss(shifted, truth, 2)
+    assert tolerant.shape == (2,) and float(tolerant.max()) < 1e-6
+    assert float(reconstruction_loss(shifted, truth)) > 0.1
+    far = scene[..., 8:40, 8:40]  # 4 px off: not forgiven by 2
+    assert float(shift_tolerant_reconstruction_loss(far, truth, 2).min()) > 0.1
+    # shift 0 is plain L_R per sample
+    assert torch.allclose(shift_tolerant_reconstruction_loss(shifted, truth, 0).mean(),
+                          reconstruction_loss(shifted, truth), atol=1e-6)

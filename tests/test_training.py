@@ -484,3 +484,18 @@ def test_cosine_schedule_ends_at_the_decayed_rate(photo_folder, tmp_path):
     assert rates[0] == pytest.approx(1e-3, rel=1e-6)
     assert all(a > b for a, b in zip(rates, rates[1:]))
     assert rates[-1] == pytest.approx(1e-3 * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * 7 / 8))), rel=1e-6)
+
+
+def test_pair_shift_changes_the_real_pairs_loss_only(photo_folder, tmp_path):
+    pairs = _real_pairs(tmp_path / "realish", count=3)
+    trainer = Trainer(_config(photo_folder, tmp_path / "run", stage="student", ablate=["no-transfer"],
+                              data=[str(photo_folder), str(pairs)], batch_size=8, epoch_size=32, pair_shift=2))
+    batch = next(trainer._batches())
+    pred = batch["frames"][:, 1] * 0.9
+    target = batch["t"][:, 1]
+    is_pair = ~batch["has_views"]
+    tolerant = trainer.stage.image_terms(pred, target, pairs=is_pair)["reconstruction"][1]
+    plain = trainer.stage.image_terms(pred, target)["reconstruction"][1]
+    assert float(tolerant) < float(plain)  # the best shift of each pair's truth can only fit better
+    none_marked = trainer.stage.image_terms(pred, target, pairs=torch.zeros_like(is_pair))["reconstruction"][1]
+    assert float(none_marked) == pytest.approx(float(plain), abs=1e-6)

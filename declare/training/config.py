@@ -70,6 +70,8 @@ class TrainConfig:
     ema_decay: float = setting(0.0, "Validate, select and ship an exponential moving average of the "
                                "weights with this decay per step (e.g. 0.999); 0: the raw weights.")
     w_reconstruction: float = setting(1.0, "Weight of L_R (L1 + gradient L1).")
+    pair_shift: int = setting(0, "Pixels of misalignment forgiven on real pairs: their L_R compares with the "
+                              "best of the truth's shifts up to this far (0: plain L_R).")
     w_perceptual: float = setting(1.0, "Weight of L_P, the perceptual loss (--perceptual).")
     w_decoupling: float = setting(1.0, "Weight of L_FD, feature decoupling (teacher).")
     w_view_synthesis: float = setting(0.1, "Weight of L_VS, view synthesis (teacher).")
@@ -119,6 +121,8 @@ class TrainConfig:
                      "keep_checkpoints", "val_every", "log_every", "lr_decay_every", "val_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.replace('_', '-')} must be at least 1")
+        if self.pair_shift < 0:
+            raise ValueError("pair-shift must be at least 0")
         if not 0 <= self.ema_decay < 1:
             raise ValueError("ema-decay must be in [0, 1)")
         if self.steps is not None and self.steps < 1:

@@ -49,9 +49,22 @@ class Stage:
         """Modules besides the model that a checkpoint's state must hold."""
         return {}
 
-    def image_terms(self, transmission: torch.Tensor, target: torch.Tensor) -> Terms:
-        """L_R and (when its network is at hand) L_P."""
-        terms = {"reconstruction": (self.cfg.w_reconstruction, losses.reconstruction_loss(transmission, target))}
+    def image_terms(self, transmission: torch.Tensor, target: torch.Tensor,
+                    pairs: torch.Tensor | None = None) -> Terms:
+        """L_R and (when its network is at hand) L_P. ``pairs`` marks the samples that are
+        real pairs, whose L_R forgives --pair-shift pixels of misalignment."""
+        if self.cfg.pair_shift and pairs is not None and bool(pairs.any()):
+            synthetic = ~pairs
+            per_sample = torch.zeros(len(target), device=target.device)
+            per_sample[pairs] = losses.shift_tolerant_reconstruction_loss(
+                transmission[pairs], target[pairs], self.cfg.pair_shift)
+            if synthetic.any():
+                per_sample[synthetic] = losses.shift_tolerant_reconstruction_loss(
+                    transmission[synthetic], target[synthetic], 0)
+            reconstruction = per_sample.mean()
+        else:
+            reconstruction = losses.reconstruction_loss(transmission, target)
+        terms = {"reconstruction": (self.cfg.w_reconstruction, reconstruction)}
         if self.perceptual.enabled:
             terms["perceptual"] = (self.cfg.w_perceptual, self.perceptual(transmission.float(), target))
         return terms
@@ -140,7 +153,7 @@ class StudentStage(Stage):
     def losses(self, batch, agree):
         cfg = self.cfg
         out = self.ddp_model(batch["frames"][:, 1])
-        terms = self.image_terms(out.transmission, batch["t"][:, 1])
+        terms = self.image_terms(out.transmission, batch["t"][:, 1], pairs=~batch["has_views"])
         rows = batch["has_views"]
         if self.teacher is None or not agree(rows):
             return terms, None
