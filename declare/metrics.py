@@ -22,6 +22,9 @@ took tens of GB in im2col buffers).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
 
 SSIM_KINDS = ("gaussian", "paper")
@@ -133,3 +136,32 @@ def _windows(a: np.ndarray, step: int) -> np.ndarray:
     h, w = a.shape
     cells = a.reshape(h // step, step, w // step, step).sum((1, 3), dtype=np.float64)
     return cells[:-1, :-1] + cells[1:, :-1] + cells[:-1, 1:] + cells[1:, 1:]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One entry of the table every report reads: bench quality's rows and columns,
+    its plots, the published rows, bench tradeoff's gains, training validation."""
+
+    name: str                 # key in rows, JSON and CSV
+    heading: str              # table column
+    digits: int               # decimals shown
+    higher_is_better: bool
+    label: str                # plot axis
+    compute: Callable[[np.ndarray, np.ndarray, str], float]  # (estimate, truth, ssim kind)
+    published: bool = False   # the paper's Table 1 prints it (with SSIM as the papers compute it)
+
+
+METRICS: dict[str, Metric] = {m.name: m for m in (
+    Metric("psnr", "PSNR dB", 2, True, "PSNR (dB), higher is better", lambda e, t, k: psnr(e, t)),
+    Metric("psnr_fit", "PSNR fit", 2, True, "PSNR after a gain fit (dB), higher is better",
+           lambda e, t, k: psnr_gain_fit(e, t)),
+    Metric("ssim", "SSIM", 4, True, "SSIM, higher is better", lambda e, t, k: ssim(e, t, k), published=True),
+    Metric("lmse", "LMSE", 4, False, "LMSE, lower is better", lambda e, t, k: lmse(e, t), published=True),
+)}
+
+
+def score(estimate: np.ndarray, truth: np.ndarray, names=None, ssim_kind: str = "gaussian") -> dict[str, float]:
+    """The named metrics (default: every one in METRICS), in the table's order."""
+    return {m.name: m.compute(estimate, truth, ssim_kind) for m in METRICS.values()
+            if names is None or m.name in names}

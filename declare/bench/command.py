@@ -11,7 +11,8 @@ import click
 from declare.cli_types import FiniteFloat
 from declare.bench.methods import BASELINES
 from declare.bench.published import SOURCE
-from declare.metrics import SSIM_KINDS
+from declare.bench.tradeoff import METRICS as TRADEOFF_METRICS
+from declare.metrics import METRICS, SSIM_KINDS
 from declare.device import DEVICES
 from declare.tiling import OVERLAP, TILE, tile_problem
 
@@ -19,12 +20,11 @@ SPEED_COLUMNS = [("method", "method"), ("device", "device"), ("precision", "prec
                  ("megapixels", "MP", 2), ("size", "size"), ("seconds", "s/photo", 3),
                  ("mp_per_s", "MP/s", 2), ("peak_mb", "peak MB", 0), ("gflop_per_mp", "GFLOP/MP", 1),
                  ("machine_fraction", "of matmul", 3)]
+METRIC_COLUMNS = [(m.name, m.heading, m.digits) for m in METRICS.values()]
 QUALITY_COLUMNS = [("dataset", "dataset"), ("method", "method"), ("images", "images"),
-                   ("psnr", "PSNR dB", 2), ("psnr_fit", "PSNR fit", 2), ("ssim", "SSIM", 4),
-                   ("lmse", "LMSE", 4), ("seconds", "s/image", 3)]
+                   *METRIC_COLUMNS, ("seconds", "s/image", 3)]
 IMAGE_COLUMNS = [("dataset", "dataset"), ("image", "image"), ("method", "method"),
-                 ("psnr", "PSNR dB", 2), ("psnr_fit", "PSNR fit", 2), ("ssim", "SSIM", 4),
-                 ("lmse", "LMSE", 4), ("seconds", "s", 3)]
+                 *METRIC_COLUMNS, ("seconds", "s", 3)]
 
 
 def _floats(ctx, param, value: str) -> list[float]:
@@ -185,7 +185,7 @@ def quality(folders, models, baselines, published, ssim_kind, device, tile, limi
     try:
         for name, pairs in datasets:
             for image_rows in evaluate(name, pairs, methods, ssim_kind, on_error, on_step):
-                rows += [r.as_dict() for r in image_rows]
+                rows += image_rows
                 if json_path and json_path != "-":
                     report.write_json(Path(json_path), {**header, "complete": False,
                                                         "summary": summarise(rows), "images": rows})
@@ -206,15 +206,15 @@ def quality(folders, models, baselines, published, ssim_kind, device, tile, limi
         click.echo(f"[published]: as printed in {SOURCE}, not measured here; their SSIM is "
                    "ERRNet's evaluation code (--ssim paper is the same formula).")
     if plot_path and summary:
-        metrics = [("psnr", "PSNR (dB), higher is better"), ("ssim", "SSIM, higher is better"),
-                   ("lmse", "LMSE, lower is better")]
+        metrics = [(m.name, m.label) for m in METRICS.values()]
         _plot(Path(plot_path), lambda path: report.plot_bars(path, summary, metrics, "declare bench quality"))
     sys.exit(1 if failed else 0)
 
 
 TRADEOFF_COLUMNS = [("method", "method"), ("seconds", "s/photo", 2), ("sets", "sets"),
-                    ("psnr_gain", "dB gained", 2), ("min_psnr_gain", "worst set dB", 2),
-                    ("ssim_gain", "SSIM gained", 4), ("min_ssim_gain", "worst set SSIM", 4)]
+                    *((f"{prefix}{m.name}_gain", f"{label}{m.heading} gained", m.digits)
+                      for m in METRICS.values() if m.name in TRADEOFF_METRICS
+                      for prefix, label in (("", ""), ("min_", "worst set ")))]
 
 
 @bench.command()

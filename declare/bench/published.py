@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from declare.metrics import METRICS
+
 SOURCE = "Zheng et al., Table 1"
 
 # benchmark -> method -> (SSIM, LMSE); "(F)": retrained on the paper's data.
@@ -71,6 +73,7 @@ def published_rows(dataset_label: str, name: str) -> list[dict]:
     benchmark = benchmark_of(name)
     if benchmark is None:
         return []
+    printed = [m.name for m in METRICS.values() if m.published]  # Table 1's columns, in order
     return [{"dataset": dataset_label, "method": f"{method} [published]", "images": None,
-             "psnr": None, "ssim": ssim, "lmse": lmse, "seconds": None, "source": SOURCE}
-            for method, (ssim, lmse) in TABLE_1[benchmark].items()]
+             **{m: None for m in METRICS}, **dict(zip(printed, values)), "seconds": None, "source": SOURCE}
+            for method, values in TABLE_1[benchmark].items()]

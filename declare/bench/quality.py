@@ -11,33 +11,20 @@ baseline is always among them.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 
 from declare.bench.methods import Method
-from declare.metrics import lmse, psnr, psnr_gain_fit, ssim
-
-# psnr_fit: PSNR after the best per-photo gain, which a global brightness change cannot move
-METRICS = ("psnr", "psnr_fit", "ssim", "lmse")
+from declare.metrics import METRICS, score
 
 
-@dataclass
-class QualityRow:
-    dataset: str
-    subset: str
-    image: str
-    method: str
-    psnr: float
-    psnr_fit: float
-    ssim: float
-    lmse: float
-    seconds: float
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+def quality_row(dataset: str, subset: str, image: str, method: str, scores: dict[str, float],
+                seconds: float) -> dict:
+    """One image's record for one method: where, who, every metric of the table, time."""
+    return {"dataset": dataset, "subset": subset, "image": image, "method": method, **scores,
+            "seconds": seconds}
 
 
 def pairs_in(folder: Path) -> list:
@@ -58,7 +45,7 @@ def pairs_in(folder: Path) -> list:
 
 def evaluate(dataset: str, pairs: list, methods: list[Method], ssim_kind: str = "gaussian",
              on_error: Callable[[str, str], None] | None = None,
-             on_step: Callable[[str, str], None] | None = None) -> Iterator[list[QualityRow]]:
+             on_step: Callable[[str, str], None] | None = None) -> Iterator[list[dict]]:
     """Each image's rows, one per method, as soon as they are scored; an
     unreadable or mismatched pair is reported and skipped."""
     from declare.images import ImageError, read_photo
@@ -81,8 +68,8 @@ def evaluate(dataset: str, pairs: list, methods: list[Method], ssim_kind: str = 
             start = time.perf_counter()
             out = np.asarray(method.run(x), np.float32)
             seconds = time.perf_counter() - start
-            rows.append(QualityRow(dataset, pair.subset, pair.image.name, method.name, psnr(out, gt),
-                                   psnr_gain_fit(out, gt), ssim(out, gt, ssim_kind), lmse(out, gt), seconds))
+            rows.append(quality_row(dataset, pair.subset, pair.image.name, method.name,
+                                    score(out, gt, ssim_kind=ssim_kind), seconds))
             del out
             if on_step:
                 on_step(pair.image.name, method.name)

@@ -118,10 +118,13 @@ def plot_tradeoff(path: Path, records: list[dict], megapixels: float, title: str
     seconds per photo; the zero line is leaving the photo alone. The vertical range fits
     the methods not in ``off_scale`` (classic baselines far below would flatten them); a
     point outside it sits on the edge with its value written."""
+    from declare.bench.tradeoff import METRICS as SHOWN
+    from declare.metrics import METRICS
+
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
-    panels = ((axes[0], "psnr_gain", "min_psnr_gain", "PSNR gained over the input, dB", "{:+.2f} dB"),
-              (axes[1], "ssim_gain", "min_ssim_gain", "SSIM gained over the input", "{:+.4f}"))
+    fig, axes = plt.subplots(1, len(SHOWN), figsize=(5.5 * len(SHOWN), 4.4), squeeze=False)
+    panels = [(ax, f"{m.name}_gain", f"min_{m.name}_gain", f"{m.heading} gained over the input",
+               f"{{:+.{m.digits}f}}") for ax, m in zip(axes[0], (METRICS[k] for k in SHOWN))]
     for ax, key, low, label, fmt in panels:
         fitted = [r for r in records if r["method"] not in off_scale] or records
         bottom = min(0.0, *(r[low] for r in fitted))
@@ -145,6 +148,6 @@ def plot_tradeoff(path: Path, records: list[dict], megapixels: float, title: str
         ax.set_xlabel(f"seconds per {megapixels:g} MP photo")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8, loc="upper right")
+    axes[0][0].legend(fontsize=8, loc="upper right")
     fig.suptitle(f"{title}\n(dot: mean over the sets; bar down to the worst set)", fontsize=10)
     _save_figure(plt, fig, path)

@@ -10,6 +10,10 @@ give both runs the same ``--model`` list.
 
 from __future__ import annotations
 
+from declare.metrics import METRICS as TABLE
+
+METRICS = ("psnr", "ssim")  # the gains shown (by name from declare.metrics.METRICS)
+
 
 class TradeoffError(ValueError):
     pass
@@ -34,13 +38,14 @@ def points(quality: dict, speed: dict, megapixels: float) -> list[dict]:
         if method == "identity" or method not in seconds:
             continue
         mine = {r["dataset"]: r for r in summary if r["method"] == method and r["dataset"] in identity}
-        gains = {d: (r["psnr"] - identity[d]["psnr"], r["ssim"] - identity[d]["ssim"]) for d, r in mine.items()}
-        out.append({"method": method, "seconds": seconds[method], "sets": len(gains),
-                    "psnr_gain": sum(g[0] for g in gains.values()) / len(gains),
-                    "ssim_gain": sum(g[1] for g in gains.values()) / len(gains),
-                    "min_psnr_gain": min(g[0] for g in gains.values()),
-                    "min_ssim_gain": min(g[1] for g in gains.values()),
-                    "per_set": {d: {"psnr_gain": g[0], "ssim_gain": g[1]} for d, g in gains.items()}})
+        sign = {k: 1 if TABLE[k].higher_is_better else -1 for k in METRICS}
+        gains = {d: {k: sign[k] * (r[k] - identity[d][k]) for k in METRICS} for d, r in mine.items()}
+        record = {"method": method, "seconds": seconds[method], "sets": len(gains)}
+        for k in METRICS:
+            record[f"{k}_gain"] = sum(g[k] for g in gains.values()) / len(gains)
+            record[f"min_{k}_gain"] = min(g[k] for g in gains.values())
+        record["per_set"] = {d: {f"{k}_gain": g[k] for k in METRICS} for d, g in gains.items()}
+        out.append(record)
     if not out:
         raise TradeoffError("no method is in both results; give both runs the same --model list")
     return out

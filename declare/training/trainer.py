@@ -26,7 +26,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Subset
 
 from declare.data.datasets import (DataError, PairFolder, SyntheticSequences,
                                    images_in, mixture_order, open_dataset, split_photos)
-from declare.metrics import psnr, ssim
+from declare.metrics import score
 from declare.device import DeviceError, pick_device
 from declare.training.config import TrainConfig
 from declare.training.ema import WeightAverage
@@ -412,9 +412,9 @@ class Trainer:
                 pred = self.stage.validation_forward(frames).float().clamp(0, 1).cpu()
             for k in range(pred.shape[0]):
                 p, t = pred[k].permute(1, 2, 0).numpy(), batch["t"][k, 1].permute(1, 2, 0).numpy()
-                scores["psnr"].append(psnr(p, t))
-                scores["ssim"].append(ssim(p, t))
-                scores["input_psnr"].append(psnr(batch["frames"][k, 1].permute(1, 2, 0).numpy(), t))
+                for name, value in score(p, t, ("psnr", "ssim")).items():
+                    scores[name].append(value)
+                scores["input_psnr"].append(score(batch["frames"][k, 1].permute(1, 2, 0).numpy(), t, ("psnr",))["psnr"])
         self.model.train()
         return {k: round(float(np.mean(v)), 4) for k, v in scores.items()}
 

@@ -22,7 +22,9 @@ import numpy as np
 import torch
 
 from declare.data.layouts import find_pairs
-from declare.metrics import psnr, psnr_gain_fit, ssim
+from declare.metrics import score
+
+SCORED = ("psnr", "psnr_fit", "ssim")  # by name from declare.metrics.METRICS
 
 
 @dataclass
@@ -73,9 +75,8 @@ def _load(path: Path, size: int) -> np.ndarray:
 
 
 def _mean_scores(outputs: list[np.ndarray], truths: list[np.ndarray]) -> dict[str, float]:
-    return {"psnr": float(np.mean([psnr(o, t) for o, t in zip(outputs, truths)])),
-            "psnr_fit": float(np.mean([psnr_gain_fit(o, t) for o, t in zip(outputs, truths)])),
-            "ssim": float(np.mean([ssim(o, t) for o, t in zip(outputs, truths)]))}
+    each = [score(o, t, SCORED) for o, t in zip(outputs, truths)]
+    return {k: float(np.mean([e[k] for e in each])) for k in SCORED}
 
 
 @torch.no_grad()
