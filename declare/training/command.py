@@ -173,16 +173,15 @@ def _resuming(cfg: TrainConfig, folder: Path) -> bool:
 
 def _multi_view(cfg: TrainConfig) -> tuple[list[str], list[float]]:
     """The --data folders the teacher can learn from (not image pairs), with their weights."""
-    from declare.data.datasets import DataError, PairFolder, open_dataset
+    from declare.training.mixture import MixtureError, open_folder, teaches
 
     keep = []
     for i, root in enumerate(cfg.data):
         try:
-            is_pairs = isinstance(open_dataset(root, cfg.crop, cfg.seed, False, 1), PairFolder)
-        except DataError as exc:
+            if teaches(open_folder(root, cfg, augment=False)):
+                keep.append(i)
+        except MixtureError as exc:
             raise click.UsageError(str(exc)) from None
-        if not is_pairs:
-            keep.append(i)
     if cfg.data and not keep:
         raise click.UsageError("every --data folder holds image pairs; the teacher needs "
                                "multi-view sequences or a folder of photos to synthesise them")

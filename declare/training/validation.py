@@ -96,3 +96,30 @@ def score_real(clean: Callable[[torch.Tensor], torch.Tensor], sets: list[RealSet
     result["worst"] = round(float(np.min(gains)), 4)
     result["score"] = round(float(np.mean(gains) + np.min(gains)) / 2, 4)
     return result
+
+
+class Validator:
+    """What a run is scored on: held-out synthetic samples (the stage's own forward, beside
+    the input) and whole real photos through glass (as users run the model)."""
+
+    def __init__(self, val_set, real_sets: list[RealSet], batch_size: int, device: torch.device):
+        self.val_set, self.real_sets, self.batch_size, self.device = val_set, real_sets, batch_size, device
+
+    @torch.no_grad()
+    def synthetic(self, forward: Callable[[torch.Tensor], torch.Tensor]) -> dict[str, float]:
+        """Mean PSNR/SSIM of the centre transmission ``forward`` gives, and of the input."""
+        from torch.utils.data import DataLoader
+
+        scores: dict[str, list[float]] = {"psnr": [], "ssim": [], "input_psnr": []}
+        for batch in DataLoader(self.val_set, batch_size=self.batch_size):
+            pred = forward(batch["frames"].to(self.device)).float().clamp(0, 1).cpu()
+            for k in range(pred.shape[0]):
+                p, t = pred[k].permute(1, 2, 0).numpy(), batch["t"][k, 1].permute(1, 2, 0).numpy()
+                for name, value in score(p, t, ("psnr", "ssim")).items():
+                    scores[name].append(value)
+                x = batch["frames"][k, 1].permute(1, 2, 0).numpy()
+                scores["input_psnr"].append(score(x, t, ("psnr",))["psnr"])
+        return {k: round(float(np.mean(v)), 4) for k, v in scores.items()}
+
+    def real(self, clean: Callable[[torch.Tensor], torch.Tensor]) -> dict:
+        return score_real(clean, self.real_sets, self.device)
