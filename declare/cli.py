@@ -149,7 +149,7 @@ def _entry(name: str):
 def models_list() -> None:
     """What models exist, which are cached, and their sizes."""
     from declare import registry
-    from declare.weights import bundled_path, cache_dir, cached_path
+    from declare.weights import bundled_path, cache_dir, cached_path, partial_path
 
     click.echo(f"cache: {cache_dir()}")
     if not registry.MODELS:
@@ -158,15 +158,42 @@ def models_list() -> None:
     rows = [("name", "arch", "preset", "size", "status", "licence", "description")]
     for name, e in sorted(registry.MODELS.items()):
         status = ("bundled" if bundled_path(e) else "cached" if cached_path(e).is_file()
-                  else "partial" if cached_path(e).with_name(e.filename + ".part").exists() else "-")
-        mark = "*" if name in (registry.DEFAULT_MODEL, registry.DEFAULT_BURST_MODEL) else ""
+                  else "partial" if partial_path(e).exists() else "-")
+        mark = "*" if name in (registry.default_model(), registry.default_model(burst=True)) else ""
         rows.append((name + mark, e.arch, e.preset, f"{e.size / 2**20:.1f} MB", status, e.licence, e.description))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:  # every column as wide as its widest cell; the description runs on
         cells = [c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
         click.echo("  ".join(cells + [r[-1]]))
-    if registry.DEFAULT_MODEL or registry.DEFAULT_BURST_MODEL:
+    if registry.default_model() or registry.default_model(burst=True):
         click.echo("* a default: for one photo (student) or for --burst (teacher)")
+
+
+@models.command("show")
+@click.argument("name")
+def models_show(name: str) -> None:
+    """What NAME is: a registered model (its weights, preset, licence) or a preset (its size)."""
+    import dataclasses
+
+    from declare import registry
+    from declare_models import count_parameters, create_model
+
+    try:
+        found = registry.lookup(name)
+    except KeyError as exc:
+        raise click.ClickException(exc.args[0]) from None
+    if found.entry is not None:
+        e = found.entry
+        click.echo(f"{name}: registered {e.arch}, preset {found.preset}, {e.size / 2**20:.1f} MB, "
+                   f"{'bundled' if e.bundled else 'downloaded on first use'}")
+        click.echo(f"licence: {e.licence}")
+    else:
+        click.echo(f"{name}: a preset (network size); train it with '{program()} train --preset {name}'")
+    click.echo(f"about: {found.description}")
+    student = count_parameters(create_model("student", found.config))
+    click.echo(f"student parameters: {student:,}")
+    fields = ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(found.config).items())
+    click.echo(f"config: {fields}")
 
 
 @models.command("download")

@@ -1,25 +1,15 @@
 """The named models declare knows, in one place.
 
 Each entry says where its safetensors file lives (mirrors tried in order), its
-sha256 and size (a download is checked against both), and what it is. The
-``bundled`` entry, when set, names a file shipped inside the package that works
-with no network at all.
+sha256 and size (a download is checked against both), what it is, and the
+network preset it was trained as (declare_models' presets). ``bundled``, when
+set, names a file shipped inside the package (declare/bundled/) that works with
+no network at all. How each model was trained and measured: README, "Default
+model", and docs/training/.
 
-``medium`` is the default: the ``medium`` preset student, chosen by the size
-study (README, "Model sizes") as the size that gained most on real pairs within
-the CPU's time budget; trained alone (the paper's "w/o KT": distilled from
-``medium-teacher`` it scored lower) on synthesis that resembles real photos
-through glass from the 1,710 photos of ../shared/data/photos-train, and chosen
-by its scores on real pairs, where it does no harm on any set.
-``scripts/size_study.sh`` reproduces it and ``scripts/ship_default.py
-runs/sizes/medium/student.safetensors --name medium-fp16.safetensors`` turns
-the result into the bundled fp16 file, printing what to paste here.
-``small`` is the fast option (the previous default, about 60% of the time).
-``small-teacher``, the teacher of the default before that, is still what
-``--burst`` runs: the ``medium`` teacher trained here on the new synthesis
-(``scripts/train_realistic.sh ... configs/realistic-medium.toml``) learned to
-return its input almost unchanged (+0.02 dB on synthetic bursts,
-``scripts/burst_check.py``), so it is not shipped.
+:func:`default_model` is the one rule for "no --model given", for every
+command; :func:`lookup` answers "what is NAME?" for a registered model or a
+preset alike.
 """
 
 from __future__ import annotations
@@ -37,7 +27,7 @@ class ModelEntry:
     size: int                 # bytes
     licence: str
     description: str
-    bundled: str | None = None  # file name inside declare/weights/, if shipped
+    bundled: str | None = None  # file name inside declare/bundled/, if shipped
 
     @property
     def filename(self) -> str:
@@ -86,3 +76,35 @@ MODELS: dict[str, ModelEntry] = {
 # The models declare uses when --model is not given: for one photo, and for --burst.
 DEFAULT_MODEL: str | None = "medium"
 DEFAULT_BURST_MODEL: str | None = "small-teacher"
+
+
+def default_model(burst: bool = False) -> str | None:
+    """The model any command runs without --model (the three-view one with ``burst``);
+    None when none is installed."""
+    return DEFAULT_BURST_MODEL if burst else DEFAULT_MODEL
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What a name means: a registered model (weights), the preset (network size) it or
+    the name itself stands for, and that preset's config."""
+
+    name: str
+    entry: ModelEntry | None
+    preset: str
+    description: str
+    config: object  # declare_models.ModelConfig
+
+
+def lookup(name: str) -> Lookup:
+    """A registered model's entry and preset, or a preset alone; KeyError if neither."""
+    from declare_models import describe_preset, get_config
+
+    entry = MODELS.get(name)
+    preset = entry.preset if entry else name
+    try:
+        config, about = get_config(preset), describe_preset(preset)
+    except KeyError:
+        raise KeyError(f"{name!r} is neither a registered model ({', '.join(sorted(MODELS))}) "
+                       "nor a preset (declare-photo presets)") from None
+    return Lookup(name, entry, preset, entry.description if entry else about, config)

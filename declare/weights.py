@@ -22,7 +22,7 @@ from declare.registry import ModelEntry
 
 CHUNK = 1 << 16
 TIMEOUT = (10.0, 30.0)  # connect, read (seconds)
-PACKAGE_WEIGHTS = Path(__file__).with_name("weights")
+PACKAGE_WEIGHTS = Path(__file__).with_name("bundled")  # weights shipped inside the package
 
 
 class WeightsError(Exception):
@@ -87,7 +87,7 @@ def resolve(spec: str | None, progress: bool = True, burst: bool = False) -> Pat
     """A checkpoint file for ``--model``: a path, a registered name, or the default
     (for one photo, or with ``burst`` for three views)."""
     if spec is None:
-        spec = registry.DEFAULT_BURST_MODEL if burst else registry.DEFAULT_MODEL
+        spec = registry.default_model(burst)
         if spec is None:
             raise WeightsError(f"no trained {'burst ' if burst else ''}model is installed yet; pass "
                                "--model PATH to a declare checkpoint (.safetensors), e.g. one made "
@@ -148,6 +148,11 @@ def download(entry: ModelEntry, progress: bool = True, timeout=TIMEOUT) -> Path:
 
 def _part(path: Path) -> Path:
     return path.with_name(path.name + ".part")
+
+
+def partial_path(entry: ModelEntry) -> Path:
+    """Where an interrupted download of ``entry`` waits to be resumed."""
+    return _part(cached_path(entry))
 
 
 def _fetch_to_part(entry: ModelEntry, url: str, progress: bool, timeout) -> None:

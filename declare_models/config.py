@@ -17,7 +17,7 @@ from typing import Callable
 class ModelConfig:
     """Sizes of teacher, student and discriminator.
 
-    Defaults are the paper's numbers (section 3) with DESIGN.md's decisions.
+    Defaults are the paper's numbers (section 3) with docs/design.md's decisions.
     """
 
     # Shared encoder (teacher) and feature encoder (student): one 3x3 conv per

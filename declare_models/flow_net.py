@@ -3,7 +3,7 @@
 Input is both views' disentangled features [Phi_T, Phi_R] concatenated. The
 paper's "two 1-channel motion fields" cannot express 2-D motion, so the output
 conv emits 4 channels: a 2-D flow (x, y in feature pixels) for T and one for R
-(DESIGN.md). The penultimate features carry the reflection dynamics and feed
+(docs/design.md, "Networks"). The penultimate features carry the reflection dynamics and feed
 the fusion net.
 """
 

@@ -5,7 +5,11 @@ of real pairs, input | declare | the true transmission.
     python scripts/contact_sheet.py ../shared/data/real-pairs/nature20 /tmp/pairs-sheet.jpg --count 8  # never commit: the pairs are not ours
 
 Every photo is cleaned at full size (as `declare` would), then all three
-versions are shrunk to the same thumbnail width for the sheet.
+versions are shrunk to the same thumbnail width for the sheet. For each photo it
+prints what the model changed, in levels of 255: the mean change over the whole
+photo, in its bright areas (input luminance >= 0.7) and dark ones (<= 0.25), so
+a caption can say what a person sees, measured (a global dimming shows as the
+same negative number everywhere).
 """
 
 from __future__ import annotations
@@ -30,6 +34,18 @@ def thumbnail(pixels: np.ndarray, width: int) -> Image.Image:
     return image.resize((width, round(width * image.height / image.width)), Image.LANCZOS)
 
 
+def level_changes(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
+    """Mean change in levels of 255: overall, in bright and in dark areas, and the mean
+    absolute change (what moved at all, whatever its sign)."""
+    lum = before[..., :3].mean(axis=2)
+    diff = (np.clip(after, 0, 1) - before)[..., :3].mean(axis=2) * 255
+    bright, dark = lum >= 0.7, lum <= 0.25
+    return {"all": float(diff.mean()),
+            "bright": float(diff[bright].mean()) if bright.any() else float("nan"),
+            "dark": float(diff[dark].mean()) if dark.any() else float("nan"),
+            "abs": float(np.abs(diff).mean())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photos", type=Path)
@@ -41,7 +57,7 @@ def main() -> None:
 
     from declare import registry
 
-    ours = model_method(args.model or registry.DEFAULT_MODEL, "cpu", None, TILE, OVERLAP)
+    ours = model_method(args.model or registry.default_model(), "cpu", None, TILE, OVERLAP)
     pairs = find_pairs(args.photos)[: args.count]
     if pairs:
         headings = ("input", "declare (default model)", "true transmission")
@@ -49,11 +65,15 @@ def main() -> None:
     else:
         headings, yang = HEADINGS, baseline_method("yang2019")
         items = [(path, None) for path in images_in(args.photos)[: args.count]]
-    rows = []
+    rows, changes = [], []
     for path, third in items:
         x = read_photo(path).pixels
-        rows.append([thumbnail(p, args.width) for p in (x, ours.run(x), third() if third else yang.run(x))])
-        print(path.name, flush=True)
+        y = ours.run(x)
+        rows.append([thumbnail(p, args.width) for p in (x, y, third() if third else yang.run(x))])
+        changes.append(level_changes(x, y))
+        print(f"{path.name}: " + ", ".join(f"{k} {v:+.1f}" for k, v in changes[-1].items()), flush=True)
+    print("mean over the photos, levels of 255: " + ", ".join(
+        f"{k} {np.nanmean([c[k] for c in changes]):+.1f}" for k in changes[0]))
     gap = 4
     height = LABEL + sum(r[0].height + gap for r in rows)
     sheet = Image.new("RGB", (3 * args.width + 2 * gap, height), "white")

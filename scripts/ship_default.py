@@ -2,7 +2,7 @@
 
     python scripts/ship_default.py runs/default/student/student.safetensors
 
-Writes declare/weights/small-fp16.safetensors (float16, with the training
+Writes declare/bundled/small-fp16.safetensors (float16, with the training
 step and config in its header) and prints the sha256 and size to put in
 declare/registry.py.
 """

@@ -109,7 +109,7 @@ def _paper_decoder(cin):
 def test_paper_teacher_matches_the_papers_layer_list():
     """Count parameters from the paper's layer list (section 3.1) by hand."""
     encoder = _conv(3, 256) + 3 * _conv(256, 256)                       # 4 convs of 256
-    # decouple net (DESIGN.md): conv s2, conv, deconv 4x4, conv over the skip concat
+    # decouple net (docs/design.md): conv s2, conv, deconv 4x4, conv over the skip concat
     decouple = 2 * _conv(256, 256) + _conv(256, 256, 4) + _conv(512, 256)
     heads = 2 * (_conv(128, 128, 4) + 3 * _conv(128, 128) + _conv(128, 3))   # G_T, G_R
     flows = 2 * (_conv(512, 512) + _conv(512, 128) + 2 * _conv(128, 128) + _conv(128, 4))

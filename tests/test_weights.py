@@ -308,3 +308,27 @@ def test_downloading_an_unknown_name_lists_the_names_only(cache):
     result = CliRunner().invoke(main, ["models", "download", "nonexistent"])
     assert result.exit_code != 0
     assert "unknown model 'nonexistent'" in result.output and "checkpoint" not in result.output
+
+
+def test_one_lookup_says_what_a_name_is():
+    medium = registry.lookup("medium")
+    assert medium.entry is registry.MODELS["medium"] and medium.preset == medium.entry.preset
+    from declare_models import get_config
+
+    assert medium.config == get_config(medium.entry.preset)  # the registered model names its preset
+    tiny = registry.lookup("tiny")
+    assert tiny.entry is None and tiny.config == get_config("tiny")
+    with pytest.raises(KeyError, match="neither a registered model"):
+        registry.lookup("nonexistent")
+    shown = CliRunner().invoke(main, ["models", "show", "medium"])
+    assert shown.exit_code == 0 and "preset medium" in shown.output and "student parameters" in shown.output
+    assert CliRunner().invoke(main, ["models", "show", "nonexistent"]).exit_code == 1
+
+
+def test_every_command_takes_the_default_from_one_rule(monkeypatch):
+    monkeypatch.setattr(registry, "DEFAULT_MODEL", "small")
+    assert registry.default_model() == "small"
+    assert weights.resolve(None).name == registry.MODELS["small"].bundled
+    from declare.bench.command import _default_model_spec
+
+    assert _default_model_spec(trained=True) == "small"

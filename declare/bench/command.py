@@ -315,8 +315,8 @@ def _default_model_spec(trained: bool = False) -> str | None:
     """The installed default model, else (for speed) the small preset untrained."""
     from declare import registry
 
-    if registry.DEFAULT_MODEL:
-        return registry.DEFAULT_MODEL
+    if registry.default_model():
+        return registry.default_model()
     if trained:
         return None
     _note("no trained model is installed; timing an untrained 'small' student (same cost)")
