@@ -33,7 +33,6 @@ class ExportItem:
     original: np.ndarray          # H x W x 3 float32 in [0, 1], upright
     transmission: np.ndarray      # the result, same shape
     reflection: np.ndarray        # what was removed: original minus result, same shape
-    reflection_path: Path | None = None  # where --save-reflection wrote it, if asked
 
 
 class PluginError(Exception):

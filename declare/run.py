@@ -151,8 +151,7 @@ def _export(job: Job, original: np.ndarray, result: np.ndarray, opts: Options, e
     from declare.plugins import ExportItem, run_export
 
     transmission = _blend(result, original, opts)
-    item = ExportItem(job.input, job.output, original, transmission, reflection_of(original, transmission),
-                      job.reflection)
+    item = ExportItem(job.input, job.output, original, transmission, reflection_of(original, transmission))
     written = [p for name, exporter in exporters.items() for p in run_export(exporter, name, item)]
     return [f"exported {', '.join(str(p) for p in written)}"] if written else []
 

@@ -11,10 +11,21 @@ from PIL import Image
 from declare.data.datasets import load as load_photo
 from declare.data.datasets import (DataError, PairFolder, SequenceFolder, SyntheticSequences,
                                    find_pairs, images_in, mixture_order, open_dataset, split_photos)
-from declare.data.synthetic import SyntheticConfig, make_sequence
+from declare.data.synthetic import SyntheticConfig, plan_sequence, render
 from declare.data.synthetic_config import CEILNET_STYLE
 from photos import real_array, shared
 
+
+
+def make_sequence(t_photo: torch.Tensor, r_photo: torch.Tensor, cfg: SyntheticConfig,
+                  gen: torch.Generator) -> dict[str, torch.Tensor]:
+    """One sequence from two photos, as the datasets make them: frames, T and R as
+    (views, 3, S, S), and the window offsets (views, 2)."""
+    plan = plan_sequence(tuple(t_photo.shape[-2:]), tuple(r_photo.shape[-2:]), cfg, gen)
+    seq = render(t_photo[None], torch.tensor([t_photo.shape[-2:]]), r_photo[None],
+                 torch.tensor([r_photo.shape[-2:]]), [plan], cfg)
+    return {**{k: v[0] for k, v in seq.items()},
+            "t_offsets": plan.t_windows - plan.t_windows[0], "r_offsets": plan.r_windows - plan.r_windows[0]}
 
 def _texture(seed: int, side: int = 400) -> torch.Tensor:
     """A smooth random texture: every shift changes it, so shifts can be measured."""

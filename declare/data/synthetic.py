@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from declare.data.synthetic_config import SETTINGS, SyntheticConfig  # noqa: F401 (re-exported)
+from declare.data.synthetic_config import SyntheticConfig
 
 
 def window_path(gen: torch.Generator, views: int, shift: tuple[float, float]) -> torch.Tensor:
@@ -108,12 +108,6 @@ def _room_for(size: tuple[int, int], path: torch.Tensor, window: int, gen: torch
     room = torch.tensor([h * zoom, w * zoom], dtype=torch.float32).floor() - need
     start = torch.rand(2, generator=gen) * room.clamp(min=0) + 1 - lo
     return zoom, start
-
-
-def crop(photo: torch.Tensor, top: float, left: float, size: int) -> torch.Tensor:
-    """A size x size window at a sub-pixel position, bilinearly sampled. photo: (3, H, W)."""
-    sizes = torch.tensor([photo.shape[-2:]], dtype=torch.float32)
-    return windows(photo[None], sizes, torch.tensor([[[top, left]]]), torch.ones(1), size)[0, 0]
 
 
 def windows(photos: torch.Tensor, sizes: torch.Tensor, tops: torch.Tensor, zooms: torch.Tensor,
@@ -229,13 +223,3 @@ def render(t_photos: torch.Tensor, t_sizes: torch.Tensor, r_photos: torch.Tensor
     flip = torch.tensor([p.flip for p in plans], device=t.device).view(-1, 1, 1, 1, 1)
     out = {"frames": frames, "t": t, "r": layer}
     return {k: torch.where(flip, v.flip(-1), v) for k, v in out.items()}
-
-
-def make_sequence(t_photo: torch.Tensor, r_photo: torch.Tensor, cfg: SyntheticConfig,
-                  gen: torch.Generator) -> dict[str, torch.Tensor]:
-    """One sequence: frames, T and R as (views, 3, S, S), and the window offsets (views, 2)."""
-    plan = plan_sequence(tuple(t_photo.shape[-2:]), tuple(r_photo.shape[-2:]), cfg, gen)
-    seq = render(t_photo[None], torch.tensor([t_photo.shape[-2:]]), r_photo[None],
-                 torch.tensor([r_photo.shape[-2:]]), [plan], cfg)
-    return {**{k: v[0] for k, v in seq.items()},
-            "t_offsets": plan.t_windows - plan.t_windows[0], "r_offsets": plan.r_windows - plan.r_windows[0]}
