@@ -12,10 +12,8 @@ from pathlib import Path
 import click
 
 from declare import __version__
-from declare.device import DEVICES
-from declare.cli_types import FiniteFloat
+from declare.options import Options, photo_options
 from declare.program import program
-from declare.tiling import OVERLAP, TILE, tile_problem
 
 
 class DefaultGroup(click.Group):
@@ -75,49 +73,15 @@ def main() -> None:
 
 @main.command()
 @click.argument("photos", nargs=-1, required=True, metavar="PHOTOS...")
-@click.option("-o", "--output", metavar="PATH",
-              help="Output file (one input) or folder (many). Default: NAME.declare.EXT beside each input.")
-@click.option("-r", "--recursive", is_flag=True, help="Look in subfolders of folder inputs (and ** in globs).")
-@click.option("--overwrite", is_flag=True, help="Replace outputs that exist. Inputs are never overwritten.")
-@click.option("--skip-existing", is_flag=True, help="Skip photos whose output exists (to resume a batch).")
-@click.option("--model", "model", metavar="NAME|PATH",
-              help="A registered model (see 'declare-photo models list') or a checkpoint file (.safetensors).")
-@click.option("--burst", is_flag=True,
-              help="Three views A B C of one scene: the teacher cleans B using A and C.")
-@click.option("--device", type=click.Choice(DEVICES), default="auto",
-              show_default=True, help="Where to run; auto picks CUDA, then MPS, then the CPU.")
-@click.option("--half/--no-half", default=None,
-              help="Half precision. Default: on for CUDA/MPS; not available on the CPU.")
-@click.option("--tile", type=click.IntRange(0), default=TILE, show_default=True,
-              help="Tile side in pixels; bounds memory on large photos. 0 = whole photo at once.")
-@click.option("--tile-overlap", type=click.IntRange(0), default=OVERLAP, show_default=True,
-              help="Pixels shared by neighbouring tiles, cross-faded to hide seams.")
-@click.option("--strength", type=FiniteFloat(0, 1), default=1.0, show_default=True,
-              help="Blend of result and original: 1 = full removal, 0 = unchanged.")
-@click.option("--save-reflection", is_flag=True,
-              help="Also write the removed reflection as NAME.reflection.EXT beside the output.")
-@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
-              help="JPEG/WebP quality (JPEG keeps full chroma, 4:4:4).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars or per-photo lines; errors still print.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON record per photo on stdout.")
-@click.option("--export", "export", multiple=True, metavar="NAME",
-              help="Also hand each result to an exporter plugin, e.g. gimp (.ora) or darktable "
-                   "(.xmp); see 'declare-photo plugins list'. Repeatable.")
-def clean(photos, output, recursive, overwrite, skip_existing, model, burst, device, half, tile,
-          tile_overlap, strength, save_reflection, quality, quiet, as_json, export):
+@photo_options
+def clean(photos, **values):
     """Remove reflections from PHOTOS (files, globs or folders)."""
-    from declare.run import Options, run
+    from declare.clean import run
 
-    if overwrite and skip_existing:
-        raise click.UsageError("--overwrite and --skip-existing contradict each other")
-    if tile_problem(tile, tile_overlap):
-        raise click.UsageError(tile_problem(tile, tile_overlap))
-    opts = Options(output=output, recursive=recursive, overwrite=overwrite,
-                   skip_existing=skip_existing, model=model, device=device, half=half,
-                   tile=tile, overlap=tile_overlap, strength=strength,
-                   save_reflection=save_reflection, quality=quality, quiet=quiet, as_json=as_json,
-                   export=tuple(export))
-    sys.exit(run(list(photos), opts, burst))
+    opts = Options.from_click(values)
+    if opts.problem():
+        raise click.UsageError(opts.problem())
+    sys.exit(run(list(photos), opts))
 
 
 @main.command()

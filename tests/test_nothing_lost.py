@@ -240,7 +240,7 @@ def test_help_shows_the_photo_options_and_leads_with_declare_photo():
 
 def test_an_output_that_appears_while_running_is_not_replaced(tmp_path, student, monkeypatch):
     """Planned when nothing was there; by the time the photo is written, someone made the file."""
-    from declare import run as run_module
+    from declare import clean as run_module
 
     photos = [_photo(tmp_path / "in" / f"{i}.png", i) for i in range(3)]
     theirs = b"another program's file"

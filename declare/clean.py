@@ -16,33 +16,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm import tqdm
 
-from declare.batch import Job, expand_inputs, output_problem, plan_jobs
+from declare.plan import Job, expand_inputs, output_problem, plan_jobs
 from declare.images import ImageError, Photo, format_for, read_photo, reflection_of, write_photo
-from declare.tiling import OVERLAP, TILE
+from declare.options import Options
 
 if TYPE_CHECKING:  # torch loads only once there is a photo to clean (3 s on a laptop)
     from declare.session import Session
 
 BURST_TOLERANCE = 16  # pixels of size difference a burst may have, removed by a centre crop
-
-
-@dataclass
-class Options:
-    output: str | None = None
-    recursive: bool = False
-    overwrite: bool = False
-    skip_existing: bool = False
-    model: str | None = None
-    device: str = "auto"
-    half: bool | None = None
-    tile: int = TILE
-    overlap: int = OVERLAP
-    strength: float = 1.0
-    save_reflection: bool = False
-    quality: int = 95
-    quiet: bool = False
-    as_json: bool = False
-    export: tuple[str, ...] = ()
 
 
 @dataclass
@@ -81,11 +62,11 @@ class Report:
                               "notes": notes or []}), flush=True)
 
 
-def run(args: list[str], opts: Options, burst: bool = False) -> int:
+def run(args: list[str], opts: Options) -> int:
     report = Report(opts)
     try:
         frames = None
-        if burst:
+        if opts.burst:
             planned = _burst_jobs(args, opts, report)
             if planned is None:
                 return 2
@@ -108,14 +89,14 @@ def run(args: list[str], opts: Options, burst: bool = False) -> int:
         from declare.session import Session, SessionError
 
         try:
-            session = Session.load(opts.model, opts.device, opts.half, burst)
+            session = Session.load(opts.model, opts.device, opts.half, opts.burst)
         except SessionError as exc:
             report.error(exc.where, str(exc))
             return 2
         exporters = _exporters(opts.export, report)
         if exporters is None:
             return 2
-        if burst:
+        if opts.burst:
             _clean_burst(session, frames, todo[0], opts, report, exporters)
         else:
             for job in report.progress(todo, "photo"):

@@ -1,0 +1,81 @@
+"""The photo command's options, declared once.
+
+Each field of :class:`Options` is one command-line option: its flags, help and type
+live beside its default, and ``declare-photo clean`` (the default command) is
+generated from them (:func:`photo_options`), as ``declare-photo train`` is from
+TrainConfig. Adding a photo option is one field here and its use in clean.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import click
+
+from declare.cli_types import FiniteFloat
+from declare.device import DEVICES
+from declare.tiling import OVERLAP, TILE
+
+
+def option(default, help: str, *flags: str, **click_kw):
+    """A field and the click option that sets it (``flags``; its Python name is the field's)."""
+    return field(default=default, metadata={"flags": flags, "help": help, "click": click_kw})
+
+
+@dataclass
+class Options:
+    output: str | None = option(
+        None, "Output file (one input) or folder (many). Default: NAME.declare.EXT beside each input.",
+        "-o", "--output", metavar="PATH")
+    recursive: bool = option(False, "Look in subfolders of folder inputs (and ** in globs).",
+                             "-r", "--recursive", is_flag=True)
+    overwrite: bool = option(False, "Replace outputs that exist. Inputs are never overwritten.",
+                             "--overwrite", is_flag=True)
+    skip_existing: bool = option(False, "Skip photos whose output exists (to resume a batch).",
+                                 "--skip-existing", is_flag=True)
+    model: str | None = option(
+        None, "A registered model (see 'declare-photo models list') or a checkpoint file (.safetensors).",
+        "--model", metavar="NAME|PATH")
+    burst: bool = option(False, "Three views A B C of one scene: the teacher cleans B using A and C.",
+                         "--burst", is_flag=True)
+    device: str = option("auto", "Where to run; auto picks CUDA, then MPS, then the CPU.",
+                         "--device", type=click.Choice(DEVICES), show_default=True)
+    half: bool | None = option(None, "Half precision. Default: on for CUDA/MPS; not available on the CPU.",
+                               "--half/--no-half")
+    tile: int = option(TILE, "Tile side in pixels; bounds memory on large photos. 0 = whole photo at once.",
+                       "--tile", type=click.IntRange(0), show_default=True)
+    overlap: int = option(OVERLAP, "Pixels shared by neighbouring tiles, cross-faded to hide seams.",
+                          "--tile-overlap", type=click.IntRange(0), show_default=True)
+    strength: float = option(1.0, "Blend of result and original: 1 = full removal, 0 = unchanged.",
+                             "--strength", type=FiniteFloat(0, 1), show_default=True)
+    save_reflection: bool = option(False, "Also write the removed reflection as NAME.reflection.EXT "
+                                   "beside the output.", "--save-reflection", is_flag=True)
+    quality: int = option(95, "JPEG/WebP quality (JPEG keeps full chroma, 4:4:4).",
+                          "--quality", type=click.IntRange(1, 100), show_default=True)
+    quiet: bool = option(False, "No progress bars or per-photo lines; errors still print.",
+                         "-q", "--quiet", is_flag=True)
+    as_json: bool = option(False, "Print one JSON record per photo on stdout.", "--json", is_flag=True)
+    export: tuple[str, ...] = option(
+        (), "Also hand each result to an exporter plugin, e.g. gimp (.ora) or darktable (.xmp); "
+            "see 'declare-photo plugins list'. Repeatable.", "--export", multiple=True, metavar="NAME")
+
+    def problem(self) -> str | None:
+        """Why these options contradict each other, or None."""
+        from declare.tiling import tile_problem
+
+        if self.overwrite and self.skip_existing:
+            return "--overwrite and --skip-existing contradict each other"
+        return tile_problem(self.tile, self.overlap)
+
+    @classmethod
+    def from_click(cls, values: dict) -> "Options":
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def photo_options(func):
+    """Attach one click option per Options field, in declaration order."""
+    for f in reversed(dataclasses.fields(Options)):
+        func = click.option(*f.metadata["flags"], f.name, default=f.default, help=f.metadata["help"],
+                            **f.metadata["click"])(func)
+    return func
