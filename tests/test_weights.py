@@ -329,6 +329,6 @@ def test_every_command_takes_the_default_from_one_rule(monkeypatch):
     monkeypatch.setattr(registry, "DEFAULT_MODEL", "small")
     assert registry.default_model() == "small"
     assert weights.resolve(None).name == registry.MODELS["small"].bundled
-    from declare.bench.command import _default_model_spec
+    from declare.bench.methods import default_spec
 
-    assert _default_model_spec(trained=True) == "small"
+    assert default_spec(trained=True) == ("small", None) and default_spec()[0] == "small"

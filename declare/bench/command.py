@@ -10,7 +10,7 @@ import click
 
 from declare.cli_types import FiniteFloat
 from declare.bench.methods import BASELINES
-from declare.bench.published import SOURCE
+from declare.bench.published import SOURCE, with_published
 from declare.bench.tradeoff import METRICS as TRADEOFF_METRICS
 from declare.metrics import METRICS, SSIM_KINDS
 from declare.device import DEVICES
@@ -96,25 +96,17 @@ def speed(models, presets, baselines, sizes, devices, precisions, tile, repeats,
     from tqdm import tqdm
 
     from declare.bench import report
-    from declare.bench.methods import MethodError, baseline_method, model_method, unique_labels
+    from declare.bench.methods import default_spec, speed_methods
     from declare.bench.speed import flops_per_megapixel, matmul_rates, measure, tf32_state
 
-    specs = list(models) + [f"preset:{p}" for p in presets] or [_default_model_spec()]
-    labels = unique_labels(specs)
-    methods = []
-    for spec in specs:
-        for device in devices or ("auto",):
-            for precision in precisions or ("auto",):
-                half = {"auto": None, "fp32": False, "fp16": True}[precision]
-                try:
-                    methods.append(model_method(spec, device, half, tile, OVERLAP, labels[spec]))
-                except MethodError as exc:
-                    _note(f"skipped {spec} on {device} ({precision}): {exc}")
-    for name in baselines:
-        try:
-            methods.append(baseline_method(name))
-        except MethodError as exc:
-            _note(f"skipped {name}: {exc}")
+    if models or presets:
+        specs = list(models) + [f"preset:{p}" for p in presets]
+    else:
+        spec, note = default_spec()
+        specs = [spec]
+        if note:
+            _note(note)
+    methods = speed_methods(specs, devices, precisions, baselines, tile, OVERLAP, _note)
     if not methods:
         raise click.ClickException("nothing could be timed")
     rates = matmul_rates(methods)
@@ -197,7 +189,7 @@ def quality(folders, models, baselines, published, ssim_kind, device, tile, limi
     finally:
         bar.close()
     summary = summarise(rows)
-    shown = _with_published(summary, datasets) if published else summary
+    shown = with_published(summary, datasets) if published else summary
     document = {**header, "complete": True, "summary": shown, "images": rows}
     if per_image and json_path != "-" and csv_path != "-":
         click.echo(report.table(rows, IMAGE_COLUMNS) + "\n")
@@ -254,73 +246,31 @@ def tradeoff(quality_path, speed_path, megapixels, title, json_path, csv_path, p
 
 
 def _benchmark_folders(folders, limit) -> list[tuple[str, list]]:
-    """(name, pairs) of every --data folder, all checked before any work: a
-    missing or empty one is one error line and exit 2."""
-    from declare.bench.quality import pairs_in
+    """Every --data folder checked before any work: a missing or empty one is one error
+    line and exit 2."""
+    from declare.bench.quality import benchmark_folders
     from declare.data.layouts import DataError
 
-    datasets = []
-    for folder in folders:
-        try:
-            pairs = pairs_in(Path(folder))[:limit]
-        except DataError as exc:
-            click.echo(f"declare: error: {exc}", err=True)
-            sys.exit(2)
-        datasets.append((Path(folder).resolve().name, pairs))
-    return datasets
+    try:
+        return benchmark_folders(folders, limit)
+    except DataError as exc:
+        click.echo(f"declare: error: {exc}", err=True)
+        sys.exit(2)
 
 
 def _quality_methods(models, baselines, device, tile) -> list:
-    from declare.bench.methods import MethodError, baseline_method, model_method, unique_labels
+    from declare.bench.methods import MethodError, default_spec, quality_methods
 
-    methods = [baseline_method("identity"), baseline_method("global-gain")]
-    specs = list(models) or [_default_model_spec(trained=True)]
-    labels = unique_labels([s for s in specs if s])
+    specs = list(models)
+    if not specs:
+        spec, note = default_spec(trained=True)
+        specs = [spec]
+        if note:
+            _note(note)
     try:
-        for spec in specs:
-            if spec is None:
-                _note("no trained model is installed; scoring baselines only (give --model PATH)")
-                continue
-            methods.append(model_method(spec, device, None, tile, OVERLAP, labels[spec]))
-        methods += [baseline_method(name) for name in baselines]
+        return quality_methods(specs, baselines, device, tile, OVERLAP)
     except MethodError as exc:
         raise click.ClickException(str(exc)) from None
-    return methods
-
-
-def _with_published(summary: list[dict], datasets) -> list[dict]:
-    """The summary with Table 1's rows after each recognised dataset or subset."""
-    from declare.bench.published import published_rows
-
-    subsets = {name: list(dict.fromkeys(p.subset for p in pairs)) for name, pairs in datasets}
-    out, done = [], set()
-    for i, row in enumerate(summary):
-        out.append(row)
-        label = row["dataset"]
-        last = i + 1 == len(summary) or summary[i + 1]["dataset"] != label
-        if not last or label in done:
-            continue
-        done.add(label)
-        dataset, _, subset = label.partition("/")
-        names = [subset] if subset else [dataset] + (subsets[dataset] if len(subsets[dataset]) == 1 else [])
-        for name in names:
-            extra = published_rows(label, name)
-            if extra:
-                out += extra
-                break
-    return out
-
-
-def _default_model_spec(trained: bool = False) -> str | None:
-    """The installed default model, else (for speed) the small preset untrained."""
-    from declare import registry
-
-    if registry.default_model():
-        return registry.default_model()
-    if trained:
-        return None
-    _note("no trained model is installed; timing an untrained 'small' student (same cost)")
-    return "preset:small"
 
 
 def _emit(document: dict, rows: list[dict], columns, json_path, csv_path, shown=None) -> None:

@@ -112,3 +112,47 @@ def _min_max_scale(ar: np.ndarray, new_min: float = 0, new_max: float = 1) -> No
     if span > 0:
         ar /= span
     ar *= (new_max - new_min) + new_min
+
+
+def default_spec(trained: bool = False) -> tuple[str | None, str | None]:
+    """(spec, note): the installed default model (registry.default_model, as every command
+    takes it); without one, for timing, the small preset untrained (same cost); for quality
+    None. The note says what was substituted."""
+    from declare import registry
+
+    if registry.default_model():
+        return registry.default_model(), None
+    if trained:
+        return None, "no trained model is installed; scoring baselines only (give --model PATH)"
+    return "preset:small", "no trained model is installed; timing an untrained 'small' student (same cost)"
+
+
+def speed_methods(specs: list[str], devices, precisions, baselines, tile: int, overlap: int,
+                  skipped: Callable[[str], None]) -> list[Method]:
+    """Every model spec on every device and precision, then the baselines; what cannot
+    run here is reported through ``skipped`` and left out."""
+    labels = unique_labels(specs)
+    methods = []
+    for spec in specs:
+        for device in devices or ("auto",):
+            for precision in precisions or ("auto",):
+                half = {"auto": None, "fp32": False, "fp16": True}[precision]
+                try:
+                    methods.append(model_method(spec, device, half, tile, overlap, labels[spec]))
+                except MethodError as exc:
+                    skipped(f"skipped {spec} on {device} ({precision}): {exc}")
+    for name in baselines:
+        try:
+            methods.append(baseline_method(name))
+        except MethodError as exc:
+            skipped(f"skipped {name}: {exc}")
+    return methods
+
+
+def quality_methods(specs: list[str | None], baselines, device: str, tile: int, overlap: int) -> list[Method]:
+    """Identity and global gain first (every quality table shows them), the models, the
+    baselines asked for; MethodError if one cannot run."""
+    methods = [baseline_method("identity"), baseline_method("global-gain")]
+    labels = unique_labels([s for s in specs if s])
+    methods += [model_method(spec, device, None, tile, overlap, labels[spec]) for spec in specs if spec]
+    return methods + [baseline_method(name) for name in baselines]

@@ -77,3 +77,24 @@ def published_rows(dataset_label: str, name: str) -> list[dict]:
     return [{"dataset": dataset_label, "method": f"{method} [published]", "images": None,
              **{m: None for m in METRICS}, **dict(zip(printed, values)), "seconds": None, "source": SOURCE}
             for method, values in TABLE_1[benchmark].items()]
+
+
+def with_published(summary: list[dict], datasets: list[tuple[str, list]]) -> list[dict]:
+    """The summary with Table 1's rows after each recognised dataset or subset."""
+    subsets = {name: list(dict.fromkeys(p.subset for p in pairs)) for name, pairs in datasets}
+    out, done = [], set()
+    for i, row in enumerate(summary):
+        out.append(row)
+        label = row["dataset"]
+        last = i + 1 == len(summary) or summary[i + 1]["dataset"] != label
+        if not last or label in done:
+            continue
+        done.add(label)
+        dataset, _, subset = label.partition("/")
+        names = [subset] if subset else [dataset] + (subsets[dataset] if len(subsets[dataset]) == 1 else [])
+        for name in names:
+            extra = published_rows(label, name)
+            if extra:
+                out += extra
+                break
+    return out

@@ -96,3 +96,8 @@ def summarise(rows: list[dict]) -> list[dict]:
 
 def subset_label(dataset: str, subset: str) -> str:
     return f"{dataset}/{subset or '.'}"
+
+
+def benchmark_folders(folders, limit: int | None) -> list[tuple[str, list]]:
+    """(name, pairs) of every folder, all checked before any work (DataError otherwise)."""
+    return [(Path(folder).resolve().name, pairs_in(Path(folder))[:limit]) for folder in folders]
