@@ -187,6 +187,25 @@ out:close()
 """
 
 
+def _run_darktable(config, drive, report, work, timeout, when_finished=None) -> tuple[bool, str]:
+    """darktable's GUI on a virtual screen with our script installed in ``config``, running
+    the Lua file ``drive`` until it writes "finished" to ``report``; (finished, its log)."""
+    log = work / "darktable.log"
+    with virtual_screen() as display, open(log, "w") as log_file:
+        process = subprocess.Popen(
+            ["darktable", "--configdir", str(config), "--cachedir", str(work / "cache"),
+             "--library", ":memory:", "-d", "lua", "--luacmd", f'dofile("{drive}")'],
+            env={**os.environ, "DISPLAY": display}, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            finished = wait_for(report, "finished", timeout, process)
+            if finished and when_finished:
+                when_finished(display)
+        finally:
+            process.kill()  # darktable sits out SIGTERM while it writes its caches
+            process.wait(30)
+    return finished, log.read_text()
+
+
 def test_darktable_runs_the_module(tmp_path):
     """darktable's GUI with our script installed: the module loads without a Lua error
     and its button's action cleans the selected photo and groups the result with it."""
@@ -202,21 +221,14 @@ def test_darktable_runs_the_module(tmp_path):
     report = tmp_path / "result.txt"
     drive = tmp_path / "drive.lua"
     drive.write_text(DRIVE.format(result=str(report), photo=str(photo)))
-    log = tmp_path / "darktable.log"
-    with virtual_screen() as display, open(log, "w") as log_file:
-        process = subprocess.Popen(
-            ["darktable", "--configdir", str(config), "--cachedir", str(tmp_path / "cache"),
-             "--library", ":memory:", "-d", "lua", "--luacmd", f'dofile("{drive}")'],
-            env={**os.environ, "DISPLAY": display}, stdout=log_file, stderr=subprocess.STDOUT)
-        try:
-            finished = wait_for(report, "finished", 240, process)
-            if finished:
-                time.sleep(2)  # the lighttable redraws the new group
-                shot = ImageGrab.grab(xdisplay=display)
-        finally:
-            process.kill()  # darktable sits out SIGTERM while it writes its caches
-            process.wait(30)
-    output = log.read_text()
+    shots = []
+
+    def screenshot(display):
+        time.sleep(2)  # the lighttable redraws the new group
+        shots.append(ImageGrab.grab(xdisplay=display))
+
+    finished, output = _run_darktable(config, drive, report, tmp_path, 240, screenshot)
+    shot = shots[0] if shots else None
     assert finished, output[-3000:]
     assert "LUA ERROR" not in output, output[-3000:]
     lines = [line.split("\t") for line in report.read_text().splitlines()]
@@ -293,18 +305,7 @@ def test_darktable_cleans_in_a_background_job_that_cancels_between_photos(tmp_pa
     lua_list = "{" + ", ".join(f"{str(photos / n)!r}" for n in names) + "}"
     drive.write_text(CANCEL.format(result=str(report), photos=lua_list,
                                    first=str(photos / "shot0.declare.jpg")))
-    log = tmp_path / "darktable.log"
-    with virtual_screen() as display, open(log, "w") as log_file:
-        process = subprocess.Popen(
-            ["darktable", "--configdir", str(config), "--cachedir", str(tmp_path / "cache"),
-             "--library", ":memory:", "-d", "lua", "--luacmd", f'dofile("{drive}")'],
-            env={**os.environ, "DISPLAY": display}, stdout=log_file, stderr=subprocess.STDOUT)
-        try:
-            finished = wait_for(report, "finished", 300, process)
-        finally:
-            process.kill()
-            process.wait(30)
-    output = log.read_text()
+    finished, output = _run_darktable(config, drive, report, tmp_path, 300)
     assert finished, output[-3000:]
     assert "LUA ERROR" not in output, output[-3000:]
     lines = [line.split("\t") for line in report.read_text().splitlines()]
