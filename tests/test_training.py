@@ -499,3 +499,9 @@ def test_pair_shift_changes_the_real_pairs_loss_only(photo_folder, tmp_path):
     assert float(tolerant) < float(plain)  # the best shift of each pair's truth can only fit better
     none_marked = trainer.stage.image_terms(pred, target, pairs=torch.zeros_like(is_pair))["reconstruction"][1]
     assert float(none_marked) == pytest.approx(float(plain), abs=1e-6)
+
+
+def test_training_defaults_to_the_shipped_default_size():
+    from declare import registry
+
+    assert TrainConfig().preset == registry.MODELS[registry.default_model()].preset

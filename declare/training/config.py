@@ -51,8 +51,8 @@ class TrainConfig:
     val_size: int = setting(512, "Longer side, px, of the whole photos real-pair validation scores.")
     out: str = setting("runs/declare", "Folder for checkpoints, log.jsonl and the final weights.",
                    metavar="DIR")
-    preset: str = setting("small", "Network size preset (see 'declare-photo presets').",
-                          metavar="NAME")
+    preset: str = setting("medium", "Network size preset (see 'declare-photo presets'); by default "
+                          "the shipped default model's.", metavar="NAME")
     teacher: str | None = setting(None, "Frozen teacher checkpoint (student stage).",
                                    metavar="CKPT")
     crop: int = setting(224, "Side of the square training crops, pixels.")
