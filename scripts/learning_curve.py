@@ -39,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(args.runs), figsize=(6 * len(args.runs), 4.2), squeeze=False,
-                             sharey=True)
+                             sharey=False)
     for ax, run in zip(axes[0], args.runs):
         data = curves(run)
         for kind, style in (("averaged", "-"), ("raw", ":")):

