@@ -161,6 +161,18 @@ def _clean_one(session: Session, job: Job, opts: Options, report: Report, export
     _guarded(job, report, work)
 
 
+def _release_memory() -> None:
+    """Hand the freed pixel buffers of the last photo back to the system (glibc keeps them,
+    fragmented, so a later large photo would raise the peak instead of reusing them)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc (musl): nothing to do
+            pass
+
+
 def _guarded(job: Job, report: Report, work) -> None:
     """Run one photo's work; whatever goes wrong costs that photo one line, never the batch."""
     from declare.plugins import PluginError
@@ -179,6 +191,8 @@ def _guarded(job: Job, report: Report, work) -> None:
         report.record(job, "failed", time.perf_counter() - start,
                       f"internal error: {type(exc).__name__}: {exc}")
         return
+    finally:
+        _release_memory()
     report.record(job, "ok", time.perf_counter() - start, notes=notes)
 
 
