@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -44,7 +46,64 @@ def _tile(ctx, param, value: int) -> int:
     return value
 
 
+@dataclass(frozen=True)
+class Outputs:
+    """Where a bench command writes besides its table: --json, --csv ('-': stdout), --plot."""
+
+    json: str | None
+    csv: str | None
+    plot: str | None
+
+    @property
+    def table(self) -> bool:
+        """Whether the table is printed (not when JSON or CSV go to stdout)."""
+        return "-" not in (self.json, self.csv)
+
+    def emit(self, document: dict, rows: list[dict], columns, shown=None) -> None:
+        from declare.bench import report
+
+        if self.json == "-":
+            click.echo(report.json_text(document))
+        elif self.json:
+            report.write_json(Path(self.json), document)
+        if self.csv == "-":
+            report.csv_to(sys.stdout, rows)
+        elif self.csv:
+            report.write_csv(Path(self.csv), rows)
+        if self.table:
+            click.echo(report.table(shown if shown is not None else rows, columns))
+
+    def draw(self, draw) -> None:
+        """``draw(path)`` when --plot was given, with a missing matplotlib as one error line."""
+        if not self.plot:
+            return
+        try:
+            draw(Path(self.plot))
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"plot: {self.plot}")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What to measure: --model (repeatable), --baseline (repeatable), --tile."""
+
+    models: tuple[str, ...]
+    baselines: tuple[str, ...]
+    tile: int
+
+
+def _gathered(func, into: str, make, names: tuple[str, ...]):
+    """``func`` taking one ``into`` object made from the click parameters ``names``."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        kwargs[into] = make(*(kwargs.pop(n) for n in names))
+        return func(*args, **kwargs)
+    return wrapper
+
+
 def output_options(func):
+    func = _gathered(func, "out", Outputs, ("json_path", "csv_path", "plot_path"))
     for option in reversed([
         click.option("--json", "json_path", type=click.Path(dir_okay=False, allow_dash=True),
                      metavar="FILE", help="Also write the results as JSON ('-' for stdout, no table)."),
@@ -63,7 +122,8 @@ def bench() -> None:
 
 
 def model_options(func):
-    """--model, --baseline and --tile, which every bench command takes alike."""
+    """--model, --baseline and --tile, which every bench command takes alike, as one Choice."""
+    func = _gathered(func, "pick", Choice, ("models", "baselines", "tile"))
     for option in reversed([
         click.option("--model", "models", multiple=True, metavar="NAME|PATH",
                      help="A model to measure (repeatable). Default: the installed default model."),
@@ -90,8 +150,7 @@ def model_options(func):
 @click.option("--repeats", type=click.IntRange(1), default=3, show_default=True, help="Timed runs per size.")
 @click.option("--warmup", type=click.IntRange(0), default=1, show_default=True, help="Untimed runs first.")
 @output_options
-def speed(models, presets, baselines, sizes, devices, precisions, tile, repeats, warmup,
-          json_path, csv_path, plot_path) -> None:
+def speed(pick: Choice, presets, sizes, devices, precisions, repeats, warmup, out: Outputs) -> None:
     """Seconds per photo, megapixels per second and peak memory at several sizes."""
     from tqdm import tqdm
 
@@ -99,14 +158,14 @@ def speed(models, presets, baselines, sizes, devices, precisions, tile, repeats,
     from declare.bench.methods import default_spec, speed_methods
     from declare.bench.speed import flops_per_megapixel, matmul_rates, measure, tf32_state
 
-    if models or presets:
-        specs = list(models) + [f"preset:{p}" for p in presets]
+    if pick.models or presets:
+        specs = list(pick.models) + [f"preset:{p}" for p in presets]
     else:
         spec, note = default_spec()
         specs = [spec]
         if note:
             _note(note)
-    methods = speed_methods(specs, devices, precisions, baselines, tile, OVERLAP, _note)
+    methods = speed_methods(specs, devices, precisions, pick.baselines, pick.tile, OVERLAP, _note)
     if not methods:
         raise click.ClickException("nothing could be timed")
     rates = matmul_rates(methods)
@@ -117,16 +176,15 @@ def speed(models, presets, baselines, sizes, devices, precisions, tile, repeats,
         rate = rates.get((method.device, method.precision))
         rows.append(measure(method, mp, repeats, warmup, flops, rate).as_dict())
     header = {"matmul_gflops": {f"{d} {p}": r / 1e9 for (d, p), r in rates.items()}, "tf32": tf32_state(),
-              "repeats": repeats, "warmup": warmup, "tile": tile}
-    _emit({**header, "rows": rows}, rows, SPEED_COLUMNS, json_path, csv_path)
-    if json_path != "-" and csv_path != "-":
+              "repeats": repeats, "warmup": warmup, "tile": pick.tile}
+    out.emit({**header, "rows": rows}, rows, SPEED_COLUMNS)
+    if out.table:
         click.echo("matmul rate (the 'of matmul' reference, same device and precision): "
                    + ", ".join(f"{d} {p} {r / 1e9:.0f} GFLOP/s" for (d, p), r in rates.items())
                    + ("" if header["tf32"] is None else f"; CUDA fp32 with TF32 {'on' if header['tf32'] else 'off'}"))
-    if plot_path:
-        summary = [{**r, "dataset": f"{r['megapixels']} MP"} for r in rows]
-        metrics = [("mp_per_s", "megapixels / s"), ("peak_mb", "peak MB")]
-        _plot(Path(plot_path), lambda path: report.plot_bars(path, summary, metrics, "declare bench speed"))
+    summary = [{**r, "dataset": f"{r['megapixels']} MP"} for r in rows]
+    metrics = [("mp_per_s", "megapixels / s"), ("peak_mb", "peak MB")]
+    out.draw(lambda path: report.plot_bars(path, summary, metrics, "declare bench speed"))
 
 
 @bench.command()
@@ -144,8 +202,7 @@ def speed(models, presets, baselines, sizes, devices, precisions, tile, repeats,
 @click.option("--limit", type=click.IntRange(1), default=None, help="At most N images per folder.")
 @click.option("--per-image", is_flag=True, help="Print every image's scores, not only the means.")
 @output_options
-def quality(folders, models, baselines, published, ssim_kind, device, tile, limit, per_image,
-            json_path, csv_path, plot_path) -> None:
+def quality(folders, pick: Choice, published, ssim_kind, device, limit, per_image, out: Outputs) -> None:
     """PSNR, SSIM and LMSE against ground truth, per image, subset and dataset.
 
     One image at a time; with --json FILE the results so far are written after
@@ -157,7 +214,7 @@ def quality(folders, models, baselines, published, ssim_kind, device, tile, limi
     from declare.bench.quality import evaluate, summarise
 
     datasets = _benchmark_folders(folders, limit)
-    methods = _quality_methods(models, baselines, device, tile)
+    methods = _quality_methods(pick, device)
     rows, failed = [], 0
 
     def on_error(where, message):
@@ -178,12 +235,12 @@ def quality(folders, models, baselines, published, ssim_kind, device, tile, limi
         for name, pairs in datasets:
             for image_rows in evaluate(name, pairs, methods, ssim_kind, on_error, on_step):
                 rows += image_rows
-                if json_path and json_path != "-":
-                    report.write_json(Path(json_path), {**header, "complete": False,
+                if out.json and out.json != "-":
+                    report.write_json(Path(out.json), {**header, "complete": False,
                                                         "summary": summarise(rows), "images": rows})
     except KeyboardInterrupt:
         bar.close()
-        kept = f"; {len(rows)} scores so far are in {json_path}" if json_path and json_path != "-" else ""
+        kept = f"; {len(rows)} scores so far are in {out.json}" if out.json and out.json != "-" else ""
         click.echo(f"declare bench: interrupted{kept}", err=True)
         sys.exit(130)
     finally:
@@ -191,15 +248,15 @@ def quality(folders, models, baselines, published, ssim_kind, device, tile, limi
     summary = summarise(rows)
     shown = with_published(summary, datasets) if published else summary
     document = {**header, "complete": True, "summary": shown, "images": rows}
-    if per_image and json_path != "-" and csv_path != "-":
+    if per_image and out.table:
         click.echo(report.table(rows, IMAGE_COLUMNS) + "\n")
-    _emit(document, rows, QUALITY_COLUMNS, json_path, csv_path, shown=shown)
-    if published and "-" not in (json_path, csv_path) and len(shown) > len(summary):
+    out.emit(document, rows, QUALITY_COLUMNS, shown=shown)
+    if published and out.table and len(shown) > len(summary):
         click.echo(f"[published]: as printed in {SOURCE}, not measured here; their SSIM is "
                    "ERRNet's evaluation code (--ssim paper is the same formula).")
-    if plot_path and summary:
+    if summary:
         metrics = [(m.name, m.label) for m in METRICS.values()]
-        _plot(Path(plot_path), lambda path: report.plot_bars(path, summary, metrics, "declare bench quality"))
+        out.draw(lambda path: report.plot_bars(path, summary, metrics, "declare bench quality"))
     sys.exit(1 if failed else 0)
 
 
@@ -218,7 +275,7 @@ TRADEOFF_COLUMNS = [("method", "method"), ("seconds", "s/photo", 2), ("sets", "s
               help="The photo size of the speed run to compare at.")
 @click.option("--title", default="quality against time per photo", show_default=True)
 @output_options
-def tradeoff(quality_path, speed_path, megapixels, title, json_path, csv_path, plot_path) -> None:
+def tradeoff(quality_path, speed_path, megapixels, title, out: Outputs) -> None:
     """Quality gained over the input against seconds per photo, from two earlier runs.
 
     Gains are each model's mean over the datasets of the quality run of what it
@@ -239,10 +296,8 @@ def tradeoff(quality_path, speed_path, megapixels, title, json_path, csv_path, p
     except tr.TradeoffError as exc:
         raise click.ClickException(str(exc)) from None
     flat = [{k: v for k, v in r.items() if k != "per_set"} for r in records]
-    _emit({"megapixels": megapixels, "points": records}, flat, TRADEOFF_COLUMNS, json_path, csv_path)
-    if plot_path:
-        _plot(Path(plot_path), lambda path: report.plot_tradeoff(path, records, megapixels, title,
-                                                                 off_scale=set(BASELINES)))
+    out.emit({"megapixels": megapixels, "points": records}, flat, TRADEOFF_COLUMNS)
+    out.draw(lambda path: report.plot_tradeoff(path, records, megapixels, title, off_scale=set(BASELINES)))
 
 
 def _benchmark_folders(folders, limit) -> list[tuple[str, list]]:
@@ -258,43 +313,19 @@ def _benchmark_folders(folders, limit) -> list[tuple[str, list]]:
         sys.exit(2)
 
 
-def _quality_methods(models, baselines, device, tile) -> list:
+def _quality_methods(pick: Choice, device) -> list:
     from declare.bench.methods import MethodError, default_spec, quality_methods
 
-    specs = list(models)
+    specs = list(pick.models)
     if not specs:
         spec, note = default_spec(trained=True)
         specs = [spec]
         if note:
             _note(note)
     try:
-        return quality_methods(specs, baselines, device, tile, OVERLAP)
+        return quality_methods(specs, pick.baselines, device, pick.tile, OVERLAP)
     except MethodError as exc:
         raise click.ClickException(str(exc)) from None
-
-
-def _emit(document: dict, rows: list[dict], columns, json_path, csv_path, shown=None) -> None:
-    from declare.bench import report
-
-    if json_path == "-":
-        click.echo(report.json_text(document))
-    elif json_path:
-        report.write_json(Path(json_path), document)
-    if csv_path == "-":
-        report.csv_to(sys.stdout, rows)
-    elif csv_path:
-        report.write_csv(Path(csv_path), rows)
-    if "-" not in (json_path, csv_path):
-        click.echo(report.table(shown if shown is not None else rows, columns))
-
-
-def _plot(path: Path, draw) -> None:
-    """``draw(path)``, with a missing matplotlib as one error line."""
-    try:
-        draw(path)
-    except RuntimeError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"plot: {path}")
 
 
 def _note(text: str) -> None:
