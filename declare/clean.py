@@ -7,6 +7,7 @@ written atomically, so an interruption leaves finished files and no partial one.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
@@ -164,13 +165,22 @@ def _clean_one(session: Session, job: Job, opts: Options, report: Report, export
 def _release_memory() -> None:
     """Hand the freed pixel buffers of the last photo back to the system (glibc keeps them,
     fragmented, so a later large photo would raise the peak instead of reusing them)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
-        try:
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except (OSError, AttributeError):  # not glibc (musl): nothing to do
-            pass
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim():
+    """glibc's malloc_trim, looked up once; None elsewhere (musl, macOS, Windows)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
 
 
 def _guarded(job: Job, report: Report, work) -> None:

@@ -44,9 +44,9 @@ def psnr_gain_fit(estimate: np.ndarray, truth: np.ndarray) -> float:
     A global brightness change cannot move it, so a model that only dims a
     photo (reflections add light, so truths are darker) gains nothing here.
     """
-    e, t = np.asarray(estimate, np.float64).ravel(), np.asarray(truth, np.float64).ravel()
-    energy = float(e @ e)
-    gain = float(e @ t) / energy if energy > 0 else 1.0
+    e, t = np.asarray(estimate, np.float32).ravel(), np.asarray(truth, np.float32).ravel()
+    energy = float(np.einsum("i,i->", e, e, dtype=np.float64))  # float64 sums, no float64 copies
+    gain = float(np.einsum("i,i->", e, t, dtype=np.float64)) / energy if energy > 0 else 1.0
     return psnr(np.asarray(estimate, np.float32) * np.float32(gain), truth)
 
 

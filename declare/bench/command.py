@@ -155,16 +155,10 @@ def speed(pick: Choice, presets, sizes, devices, precisions, repeats, warmup, ou
     from tqdm import tqdm
 
     from declare.bench import report
-    from declare.bench.methods import default_spec, speed_methods
+    from declare.bench.methods import speed_methods
     from declare.bench.speed import flops_per_megapixel, matmul_rates, measure, tf32_state
 
-    if pick.models or presets:
-        specs = list(pick.models) + [f"preset:{p}" for p in presets]
-    else:
-        spec, note = default_spec()
-        specs = [spec]
-        if note:
-            _note(note)
+    specs = _specs(list(pick.models) + [f"preset:{p}" for p in presets], trained=False)
     methods = speed_methods(specs, devices, precisions, pick.baselines, pick.tile, OVERLAP, _note)
     if not methods:
         raise click.ClickException("nothing could be timed")
@@ -313,15 +307,22 @@ def _benchmark_folders(folders, limit) -> list[tuple[str, list]]:
         sys.exit(2)
 
 
-def _quality_methods(pick: Choice, device) -> list:
-    from declare.bench.methods import MethodError, default_spec, quality_methods
+def _specs(given: list[str], trained: bool) -> list[str | None]:
+    """The models asked for, or the default one (saying what stands in when none is installed)."""
+    from declare.bench.methods import default_spec
 
-    specs = list(pick.models)
-    if not specs:
-        spec, note = default_spec(trained=True)
-        specs = [spec]
-        if note:
-            _note(note)
+    if given:
+        return given
+    spec, note = default_spec(trained)
+    if note:
+        _note(note)
+    return [spec]
+
+
+def _quality_methods(pick: Choice, device) -> list:
+    from declare.bench.methods import MethodError, quality_methods
+
+    specs = _specs(list(pick.models), trained=True)
     try:
         return quality_methods(specs, pick.baselines, device, pick.tile, OVERLAP)
     except MethodError as exc:
