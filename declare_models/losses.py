@@ -26,17 +26,22 @@ def reconstruction_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tenso
     return F.l1_loss(pred, target) + F.l1_loss(pdx, tdx) + F.l1_loss(pdy, tdy)
 
 
-def shift_tolerant_reconstruction_loss(pred: torch.Tensor, target: torch.Tensor, shift: int) -> torch.Tensor:
+def shift_tolerant_reconstruction_loss(pred: torch.Tensor, target: torch.Tensor, shift: int,
+                                       fit_gain: bool = False) -> torch.Tensor:
     """L_R per sample against the best-aligned of the target's shifts by up to ``shift`` pixels.
 
     Real pairs are shot with and without the glass, and a pixel or two of misalignment
     between them makes plain L1 reward blur; comparing with the best small shift of the
     truth forgives that (the border of ``shift`` pixels is left out of every comparison).
-    Returns (B,) losses.
+    ``fit_gain``: the prediction is first scaled by the one factor per sample that best fits
+    the truth (held constant), so an exposure difference between the two shots teaches no
+    global dimming; only structure is compared. Returns (B,) losses.
     """
     s = shift
     h, w = pred.shape[-2:]
     p = pred[..., s:h - s, s:w - s]
+    if fit_gain:
+        p = p * best_gain(p, target[..., s:h - s, s:w - s])
     pdx, pdy = gradients(p)
     best = None
     for dy in range(-s, s + 1):
@@ -47,6 +52,15 @@ def shift_tolerant_reconstruction_loss(pred: torch.Tensor, target: torch.Tensor,
                     + (pdy - tdy).abs().mean((1, 2, 3)))
             best = loss if best is None else torch.minimum(best, loss)
     return best
+
+
+def best_gain(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(B, 1, 1, 1) least-squares factors g minimising |g * pred - target| per sample, as
+    constants (no gradient): the exposure difference a real pair's two shots may have."""
+    with torch.no_grad():
+        p, t = pred.float().flatten(1), target.float().flatten(1)
+        g = (p * t).sum(1) / (p * p).sum(1).clamp_min(1e-8)
+    return g.clamp(0.5, 2.0).to(pred.dtype)[:, None, None, None]
 
 
 def feature_decoupling_loss(mkl: MKLOutput, target_t: torch.Tensor, target_r: torch.Tensor,

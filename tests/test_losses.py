@@ -166,3 +166,19 @@ def test_shift_tolerant_loss_forgives_small_misalignment_only():
     # shift 0 is plain L_R per sample
     assert torch.allclose(shift_tolerant_reconstruction_loss(shifted, truth, 0).mean(),
                           reconstruction_loss(shifted, truth), atol=1e-6)
+
+
+def test_gain_fit_loss_ignores_exposure_but_not_structure():
+    from declare_models.losses import shift_tolerant_reconstruction_loss
+
+    torch.manual_seed(0)
+    truth = torch.rand(2, 3, 32, 32) * 0.8 + 0.1
+    brighter = truth * 1.15  # the same scene, shot 15% brighter
+    assert float(shift_tolerant_reconstruction_loss(brighter, truth, 0).min()) > 0.02
+    assert float(shift_tolerant_reconstruction_loss(brighter, truth, 0, fit_gain=True).max()) < 1e-5
+    other = torch.rand(2, 3, 32, 32)
+    assert float(shift_tolerant_reconstruction_loss(other, truth, 0, fit_gain=True).min()) > 0.1
+    # the factor is a constant: the gradient still pulls the structure towards the truth
+    pred = other.clone().requires_grad_()
+    shift_tolerant_reconstruction_loss(pred, truth, 1, fit_gain=True).sum().backward()
+    assert pred.grad.abs().sum() > 0

@@ -72,6 +72,9 @@ class TrainConfig:
     w_reconstruction: float = setting(1.0, "Weight of L_R (L1 + gradient L1).")
     pair_shift: int = setting(0, "Pixels of misalignment forgiven on real pairs: their L_R compares with the "
                               "best of the truth's shifts up to this far (0: plain L_R).")
+    pair_gain_fit: bool = setting(False, "Real pairs' L_R after the best per-sample gain on the prediction: "
+                                  "their two shots' exposure differs, and plain L_R teaches that difference "
+                                  "as a global dimming.")
     w_perceptual: float = setting(1.0, "Weight of L_P, the perceptual loss (--perceptual).")
     w_decoupling: float = setting(1.0, "Weight of L_FD, feature decoupling (teacher).")
     w_view_synthesis: float = setting(0.1, "Weight of L_VS, view synthesis (teacher).")

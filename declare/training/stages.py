@@ -52,12 +52,14 @@ class Stage:
     def image_terms(self, transmission: torch.Tensor, target: torch.Tensor,
                     pairs: torch.Tensor | None = None) -> Terms:
         """L_R and (when its network is at hand) L_P. ``pairs`` marks the samples that are
-        real pairs, whose L_R forgives --pair-shift pixels of misalignment."""
-        if self.cfg.pair_shift and pairs is not None and bool(pairs.any()):
+        real pairs, whose L_R forgives --pair-shift pixels of misalignment and, with
+        --pair-gain-fit, their exposure difference."""
+        forgiving = self.cfg.pair_shift or self.cfg.pair_gain_fit
+        if forgiving and pairs is not None and bool(pairs.any()):
             synthetic = ~pairs
             per_sample = torch.zeros(len(target), device=target.device)
             per_sample[pairs] = losses.shift_tolerant_reconstruction_loss(
-                transmission[pairs], target[pairs], self.cfg.pair_shift)
+                transmission[pairs], target[pairs], self.cfg.pair_shift, self.cfg.pair_gain_fit)
             if synthetic.any():
                 per_sample[synthetic] = losses.shift_tolerant_reconstruction_loss(
                     transmission[synthetic], target[synthetic], 0)
