@@ -21,7 +21,7 @@ from declare.plan import Job, expand_inputs, output_problem, plan_jobs
 from declare.images import ImageError, Photo, format_for, read_photo, reflection_of, write_photo
 from declare.options import Options
 
-if TYPE_CHECKING:  # torch loads only once there is a photo to clean (3 s on a laptop)
+if TYPE_CHECKING:  # the engine loads only once there is a photo to clean
     from declare.session import Session
 
 BURST_TOLERANCE = 16  # pixels of size difference a burst may have, removed by a centre crop
@@ -90,7 +90,7 @@ def run(args: list[str], opts: Options) -> int:
         from declare.session import Session, SessionError
 
         try:
-            session = Session.load(opts.model, opts.device, opts.half, opts.burst)
+            session = Session.load(opts.model, opts.device, opts.half, opts.burst, opts.engine, opts.threads)
         except SessionError as exc:
             report.error(exc.where, str(exc))
             return 2

@@ -6,6 +6,7 @@ argument is not a subcommand runs ``clean``: the photos need no verb.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -87,6 +88,7 @@ def clean(photos, **values):
 @main.command()
 def presets() -> None:
     """List the network size presets and their parameter counts."""
+    _needs("presets", "torch")
     from declare_models import count_parameters, create_model, describe_preset, list_presets
 
     click.echo(f"{'preset':<8} {'student':>12} {'teacher':>12}  description")
@@ -139,6 +141,8 @@ def models_show(name: str) -> None:
     """What NAME is: a registered model (its weights, preset, licence) or a preset (its size)."""
     import dataclasses
 
+    _needs("models show", "torch")
+
     from declare import registry
     from declare_models import count_parameters, create_model
 
@@ -158,6 +162,43 @@ def models_show(name: str) -> None:
     click.echo(f"student parameters: {student:,}")
     fields = ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(found.config).items())
     click.echo(f"config: {fields}")
+
+
+@models.command("export")
+@click.argument("model", metavar="NAME|CHECKPOINT")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, metavar="BASE",
+              help="Write BASE.onnx (and BASE.statistics.onnx). Default: beside a checkpoint, "
+                   "or NAME in this folder for a registered model.")
+def models_export(model: str, output: Path | None) -> None:
+    """Make the ONNX graphs the ONNX Runtime engine runs from a checkpoint (needs declare[train]).
+
+    \b
+      declare-photo models export runs/mine/student.safetensors
+      declare-photo photo.jpg --model runs/mine/student.safetensors   runs without PyTorch
+    """
+    _needs("models export", "torch", "onnx")
+    from declare.checkpoint import CheckpointError
+    from declare.export import export_checkpoint
+    from declare.weights import WeightsError, resolve
+
+    try:
+        checkpoint = resolve(model)
+        named = not (Path(model).exists() or model.endswith(".safetensors") or os.sep in model)
+        base = output if output is not None else Path(model) if named else None
+        for path in export_checkpoint(checkpoint, base):
+            click.echo(f"wrote {path}")
+    except (CheckpointError, WeightsError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _needs(what: str, *modules: str) -> None:
+    """One error line naming the extra to install unless ``modules`` are installed."""
+    from declare.extras import MissingExtra, require
+
+    try:
+        require(what, *modules)
+    except MissingExtra as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @models.command("download")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import click
 
 from declare.cli_types import FiniteFloat
-from declare.device import DEVICES
+from declare.device import DEVICES, ENGINES
 from declare.tiling import OVERLAP, TILE
 
 
@@ -41,6 +41,12 @@ class Options:
                          "--burst", is_flag=True)
     device: str = option("auto", "Where to run; auto picks CUDA, then MPS, then the CPU.",
                          "--device", type=click.Choice(DEVICES), show_default=True)
+    engine: str = option("auto", "What runs the network: onnx (ONNX Runtime, the CPU), torch (PyTorch: "
+                         "GPUs, --half, checkpoints not exported); auto: PyTorch on a GPU when "
+                         "installed, else ONNX Runtime.", "--engine", type=click.Choice(ENGINES),
+                         show_default=True)
+    threads: int = option(0, "CPU threads to use; 0 = every core. Also the DECLARE_THREADS variable.",
+                          "--threads", type=click.IntRange(0), envvar="DECLARE_THREADS", show_default=True)
     half: bool | None = option(None, "Half precision. Default: on for CUDA/MPS; not available on the CPU.",
                                "--half/--no-half")
     tile: int = option(TILE, "Tile side in pixels; bounds memory on large photos. 0 = whole photo at once.",

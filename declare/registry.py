@@ -1,6 +1,6 @@
 """The named models declare knows, in one place.
 
-Each entry says where its safetensors file lives (mirrors tried in order), its
+Each entry says where its safetensors file (and ONNX graphs) live (mirrors tried in order), its
 sha256 and size (a download is checked against both), what it is, and the
 network preset it was trained as (declare_models' presets). ``bundled``, when
 set, names a file shipped inside the package (declare/bundled/) that works with
@@ -14,7 +14,17 @@ preset alike.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """One more file of a model (its ONNX graphs), checked like the checkpoint."""
+
+    file: str        # name in the cache, in declare/bundled/ and at the mirrors
+    sha256: str
+    size: int        # bytes
 
 
 @dataclass(frozen=True)
@@ -28,10 +38,19 @@ class ModelEntry:
     licence: str
     description: str
     bundled: str | None = None  # file name inside declare/bundled/, if shipped
+    # ONNX graphs for the ONNX Runtime engine (declare/export.py makes them): the main
+    # graph, then for a student the statistics graph of two-pass tiling.
+    graphs: tuple[ModelFile, ...] = ()
+    file: str = ""              # the file's name when not NAME.safetensors (a graph's)
 
     @property
     def filename(self) -> str:
-        return f"{self.name}.safetensors"
+        return self.file or f"{self.name}.safetensors"
+
+    def graph_entries(self) -> list["ModelEntry"]:
+        """Each ONNX graph as an entry of its own, fetched and verified like the checkpoint."""
+        return [dataclasses.replace(self, file=g.file, sha256=g.sha256, size=g.size, graphs=(),
+                                    bundled=g.file if self.bundled else None) for g in self.graphs]
 
 
 MODELS: dict[str, ModelEntry] = {
@@ -46,6 +65,10 @@ MODELS: dict[str, ModelEntry] = {
         description="CPU student (333k parameters, fp16) trained on realistic synthetic "
                     "reflections, chosen by the size study on real pairs; the offline default",
         bundled="medium-fp16.safetensors",
+        graphs=(
+            ModelFile("medium.onnx", "cda8907ef4ca1b7a933a4624a6c4e5873e9928d2904dee4be64f9732a7a88187", 1375522),
+            ModelFile("medium.statistics.onnx", "989f5ff04e030fbbc246527263228083d23a49c13df777c3649c6f5ea799f953", 1188726),
+        ),
     ),
     "small": ModelEntry(
         name="small",
@@ -58,6 +81,10 @@ MODELS: dict[str, ModelEntry] = {
         description="fast CPU student (111k parameters, fp16): about 60% of medium's time, "
                     "a little less gain; the default until 2026-12-01",
         bundled="small-fp16.safetensors",
+        graphs=(
+            ModelFile("small.onnx", "b991c94cc25559265dd9725d59a0c914de5c7e183e82a7f096be2a1b20fcdca8", 480312),
+            ModelFile("small.statistics.onnx", "925c5b5dcdeb5800329a1b4fcc57d7fb01aa7afa97ea33bec52695116b637b9d", 381786),
+        ),
     ),
     "small-teacher": ModelEntry(
         name="small-teacher",
@@ -70,6 +97,9 @@ MODELS: dict[str, ModelEntry] = {
         description="CPU teacher (342k parameters, fp16) of the previous default, trained "
                     "on the old synthesis; cleans three-view bursts (--burst)",
         bundled="small-teacher-fp16.safetensors",
+        graphs=(
+            ModelFile("small-teacher.onnx", "ca50075e7266ead3e9eaed3a09a063a136c98797b04098954f6d7530edcb488a", 1359750),
+        ),
     ),
 }
 

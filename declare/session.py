@@ -1,7 +1,10 @@
-"""A loaded model on a device, ready to clean photos (rembg's "session").
+"""A loaded model, ready to clean photos (rembg's "session"), on either engine.
 
 The model is loaded once per run; each photo then goes through :meth:`clean`
-(student, one image) or :meth:`clean_burst` (teacher, three views), tiled.
+(student, one image) or :meth:`clean_burst` (teacher, three views), tiled. The
+engine runs padded tiles: ONNX Runtime on the CPU (declare/onnx_engine.py, no
+PyTorch needed) or PyTorch (declare/torch_engine.py: GPUs, half precision,
+checkpoints not exported yet). Which one: declare/device.py's pick_engine.
 """
 
 from __future__ import annotations
@@ -9,13 +12,12 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 import numpy as np
-import torch
 
-from declare.checkpoint import CheckpointError, load_checkpoint
-from declare.device import DeviceError, pick_device
+from declare.device import DeviceError, pick_engine
+from declare.extras import installed
+from declare.onnx_engine import GraphError, OnnxEngine, StaleGraph
 from declare.tiling import tiled, tiled_two_pass
-from declare.weights import WeightsError, resolve
-from declare_models import Teacher
+from declare.weights import GraphsMissing, WeightsError, resolve_graphs
 
 # What a model of the wrong kind is told, in one place.
 WRONG_KIND = {"student": "this is a teacher checkpoint: it cleans three views of a scene (--burst A B C)",
@@ -31,7 +33,127 @@ class SessionError(Exception):
         self.where = where
 
 
-def _device_and_precision(device: str, half: bool | None) -> tuple[torch.device, bool]:
+def pad(x: np.ndarray, multiple: int, minimum: int) -> np.ndarray:
+    """Pad the last two axes up to a multiple of ``multiple`` and at least ``minimum``,
+    mirrored where the image is large enough (as the networks pad), else repeated."""
+    h, w = x.shape[-2:]
+    target = [max(-(-n // multiple), -(-minimum // multiple)) * multiple for n in (h, w)]
+    ph, pw = target[0] - h, target[1] - w
+    if not (ph or pw):
+        return x
+    mode = "reflect" if ph < h and pw < w else "edge"
+    return np.pad(x, [(0, 0)] * (x.ndim - 2) + [(0, ph), (0, pw)], mode=mode)
+
+
+class Session:
+    def __init__(self, engine):
+        self.engine = engine
+
+    @classmethod
+    def load(cls, model: str | None, device: str = "auto", half: bool | None = None,
+             burst: bool = False, engine: str = "auto", threads: int = 0) -> "Session":
+        """A registered model, a checkpoint file or an exported graph (None: the default
+        model, or with ``burst`` the default three-view one)."""
+        try:
+            choice = pick_engine(engine, device, half)
+        except DeviceError as exc:
+            raise SessionError(str(exc), "device") from None
+        session = None
+        if choice == "onnx":
+            try:
+                session = cls(_onnx_engine(model, burst, threads))
+            except GraphsMissing as exc:
+                if engine == "onnx" or not installed("torch"):
+                    raise SessionError(str(exc)) from None
+        if session is None:  # PyTorch: asked for, a GPU, or a checkpoint not exported yet
+            session = cls(_torch_engine(model, device, half, burst, threads))
+        session.require("teacher" if burst else "student")
+        return session
+
+    @classmethod
+    def untrained(cls, preset: str, device: str = "auto", half: bool | None = None,
+                  engine: str = "torch", threads: int = 0) -> "Session":
+        """A student of ``preset`` with fresh weights: for timing, which weights do not change.
+        With ``engine`` "onnx" it is exported first (needs declare[train])."""
+        from declare.extras import MissingExtra, require
+
+        try:
+            pick_engine(engine, device, half)  # refuses what the engine cannot do (onnx: no GPU)
+            require(f"preset:{preset}", "torch")
+            from declare_models import create_model
+
+            model = create_model("student", preset)
+            if engine == "onnx":
+                from declare.export import exported_engine
+
+                return cls(exported_engine(model, threads))
+        except MissingExtra as exc:
+            raise SessionError(str(exc)) from None
+        except DeviceError as exc:
+            raise SessionError(str(exc), "device") from None
+        except KeyError as exc:
+            raise SessionError(exc.args[0]) from None
+        dev, half = _device_and_precision(device, half)
+        from declare.torch_engine import TorchEngine
+
+        return cls(TorchEngine(model, dev, half, threads))
+
+    @property
+    def is_teacher(self) -> bool:
+        return self.engine.kind == "teacher"
+
+    def require(self, kind: str) -> None:
+        """SessionError unless the model is a ``kind`` ("student" or "teacher")."""
+        if self.engine.kind != kind:
+            raise SessionError(WRONG_KIND[kind])
+
+    def _padded(self, fn: Callable) -> Callable:
+        """``fn`` on a tile padded as the engine needs, its result cropped back."""
+        def run(x: np.ndarray, *args) -> np.ndarray:
+            h, w = x.shape[-2:]
+            out = fn(pad(x, self.engine.size_multiple, self.engine.min_side), *args)
+            return out[..., :h, :w] if isinstance(out, np.ndarray) else out
+        return run
+
+    def clean(self, pixels: np.ndarray, tile: int, overlap: int,
+              progress: Callable[[Iterable], Iterable] | None = None) -> np.ndarray:
+        """Transmission of one H x W x 3 float image (student)."""
+        self.require("student")
+        x = np.ascontiguousarray(pixels.transpose(2, 0, 1)[None], np.float32)
+        multiple = self.engine.size_multiple
+        if tile <= 0 or max(x.shape[-2:]) <= tile:
+            return _to_pixels(tiled(self._padded(self.engine.run), x, tile, overlap, progress, multiple))
+        return _to_pixels(tiled_two_pass(self._padded(self.engine.run), self._padded(self.engine.statistics),
+                                         x, tile, overlap, progress, multiple))
+
+    def clean_burst(self, frames: list[np.ndarray], tile: int, overlap: int,
+                    progress: Callable[[Iterable], Iterable] | None = None) -> np.ndarray:
+        """Transmission of the middle of three aligned H x W x 3 views (teacher)."""
+        self.require("teacher")
+        x = np.ascontiguousarray(np.stack([f.transpose(2, 0, 1) for f in frames])[None], np.float32)
+        return _to_pixels(tiled(self._padded(self.engine.run), x, tile, overlap, progress,
+                                self.engine.size_multiple))
+
+
+def _to_pixels(out: np.ndarray) -> np.ndarray:
+    return np.clip(out[0].transpose(1, 2, 0), 0, 1)
+
+
+def _onnx_engine(model: str | None, burst: bool, threads: int) -> OnnxEngine:
+    try:
+        graphs = resolve_graphs(model, burst=burst)
+        return OnnxEngine(graphs.main, graphs.statistics, threads, graphs.checkpoint_sha256)
+    except StaleGraph as exc:
+        raise GraphsMissing(str(exc)) from None
+    except GraphsMissing:
+        raise
+    except (GraphError, WeightsError) as exc:
+        raise SessionError(str(exc)) from None
+
+
+def _device_and_precision(device: str, half: bool | None):
+    from declare.device import pick_device
+
     try:
         dev = pick_device(device)
     except DeviceError as exc:
@@ -43,80 +165,14 @@ def _device_and_precision(device: str, half: bool | None) -> tuple[torch.device,
     return dev, half
 
 
-class Session:
-    def __init__(self, model: torch.nn.Module, device: torch.device, half: bool):
-        self.model, self.device, self.half = model, device, half
-        self.dtype = torch.float16 if half else torch.float32
-        layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
-        self.layout = layout  # channels_last is ~2.4x faster on CPU (benchmarks/preset_speed.py)
-        self.model.to(device=device, dtype=self.dtype, memory_format=layout).eval()
+def _torch_engine(model: str | None, device: str, half: bool | None, burst: bool, threads: int):
+    from declare.checkpoint import CheckpointError, load_checkpoint
+    from declare.torch_engine import TorchEngine
+    from declare.weights import resolve
 
-    @classmethod
-    def load(cls, model: str | None, device: str = "auto", half: bool | None = None,
-             burst: bool = False) -> "Session":
-        """A registered model or checkpoint file (None: the default model, or with
-        ``burst`` the default three-view one)."""
-        dev, half = _device_and_precision(device, half)
-        try:
-            net, _ = load_checkpoint(resolve(model, burst=burst))
-        except (CheckpointError, WeightsError) as exc:
-            raise SessionError(str(exc)) from None
-        session = cls(net, dev, half)
-        session.require("teacher" if burst else "student")
-        return session
-
-    @classmethod
-    def untrained(cls, preset: str, device: str = "auto", half: bool | None = None) -> "Session":
-        """A student of ``preset`` with fresh weights: for timing, which weights do not change."""
-        from declare_models import create_model
-
-        dev, half = _device_and_precision(device, half)
-        try:
-            return cls(create_model("student", preset), dev, half)
-        except KeyError as exc:
-            raise SessionError(exc.args[0]) from None
-
-    @property
-    def is_teacher(self) -> bool:
-        return isinstance(self.model, Teacher)
-
-    def require(self, kind: str) -> None:
-        """SessionError unless the model is a ``kind`` ("student" or "teacher")."""
-        if ("teacher" if self.is_teacher else "student") != kind:
-            raise SessionError(WRONG_KIND[kind])
-
-    def _prepared(self, x: torch.Tensor) -> torch.Tensor:
-        """A tile on the model's device, in its precision and memory layout."""
-        x = x.to(self.device, self.dtype)
-        return x.contiguous(memory_format=self.layout) if x.dim() == 4 else x
-
-    def _run(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
-            return self.model(self._prepared(x)).transmission
-
-    def clean(self, pixels: np.ndarray, tile: int, overlap: int,
-              progress: Callable[[Iterable], Iterable] | None = None) -> np.ndarray:
-        """Transmission of one H x W x 3 float image (student)."""
-        self.require("student")
-        x = torch.from_numpy(pixels).permute(2, 0, 1)[None]
-        multiple = self.model.config.size_multiple
-        if tile <= 0 or max(x.shape[-2:]) <= tile:
-            return self._to_pixels(tiled(self._run, x, tile, overlap, progress, multiple))
-        return self._to_pixels(tiled_two_pass(self._run, self._gather, self.model.whole_image_statistics,
-                                              x, tile, overlap, progress, multiple))
-
-    def _gather(self, x: torch.Tensor) -> None:
-        with torch.inference_mode():
-            self.model.gather_context(self._prepared(x))
-
-    @staticmethod
-    def _to_pixels(out: torch.Tensor) -> np.ndarray:
-        return out[0].permute(1, 2, 0).clamp(0, 1).numpy()
-
-    def clean_burst(self, frames: list[np.ndarray], tile: int, overlap: int,
-                    progress: Callable[[Iterable], Iterable] | None = None) -> np.ndarray:
-        """Transmission of the middle of three aligned H x W x 3 views (teacher)."""
-        self.require("teacher")
-        x = torch.stack([torch.from_numpy(f).permute(2, 0, 1) for f in frames])[None]
-        return self._to_pixels(tiled(self._run, x, tile, overlap, progress,
-                                     self.model.config.size_multiple))
+    dev, half = _device_and_precision(device, half)
+    try:
+        net, _ = load_checkpoint(resolve(model, burst=burst))
+    except (CheckpointError, WeightsError) as exc:
+        raise SessionError(str(exc)) from None
+    return TorchEngine(net, dev, half, threads)

@@ -2,17 +2,16 @@
 
 Peak memory follows the tile size, not the photo: each tile goes through the
 network alone, and only the float32 output and its weight map are kept at full
-size. Neighbouring tiles cross-fade linearly over their overlap, so no seam
+size. Plain NumPy: every engine (ONNX Runtime, PyTorch) tiles the same way. Neighbouring tiles cross-fade linearly over their overlap, so no seam
 shows where they meet.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import Callable, Iterable
 
-if TYPE_CHECKING:  # the layout and defaults are plain Python: the CLI imports them light
-    import torch
+import numpy as np
 
 # The defaults of every command that tiles (clean, bench): 1024-px tiles keep
 # peak memory near 1-2 GB on the CPU; 64 px of cross-fade hides the seams.
@@ -62,61 +61,58 @@ def tile_boxes(h: int, w: int, tile: int, overlap: int,
     return (th, tw), [(y, x) for y in ys for x in xs]
 
 
-def _ramp(size: int, overlap: int, fade_in: bool, fade_out: bool) -> torch.Tensor:
-    import torch
-
-    w = torch.ones(size)
+def _ramp(size: int, overlap: int, fade_in: bool, fade_out: bool) -> np.ndarray:
+    w = np.ones(size, np.float32)
     n = min(overlap, size)
     if n:
-        ramp = (torch.arange(n, dtype=torch.float32) + 0.5) / n
+        ramp = (np.arange(n, dtype=np.float32) + 0.5) / n
         if fade_in:
             w[:n] = ramp
         if fade_out:
-            w[-n:] = torch.minimum(w[-n:], ramp.flip(0))
+            w[-n:] = np.minimum(w[-n:], ramp[::-1])
     return w
 
 
-def tiled(fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor, tile: int,
-          overlap: int, progress: Callable[[Iterable], Iterable] | None = None,
-          multiple: int = 1) -> torch.Tensor:
-    """Apply ``fn`` to ``image`` (..., H, W) tile by tile; returns (B, 3, H, W) on the CPU.
+def tiled(fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray, tile: int, overlap: int,
+          progress: Callable[[Iterable], Iterable] | None = None, multiple: int = 1) -> np.ndarray:
+    """Apply ``fn`` to ``image`` (..., H, W) tile by tile; returns float32 (..., C, H, W).
 
-    ``fn`` receives a tile on whatever device ``image`` lives on and returns the
-    tile's result with the same H and W. ``tile`` <= 0 means one pass.
+    ``fn`` receives a tile (..., h, w) and returns its result (..., C, h, w), any
+    engine's. ``tile`` <= 0 means one pass.
     """
-    import torch
-
     h, w = image.shape[-2:]
     if tile <= 0 or (h <= tile and w <= tile):
-        return fn(image).float().cpu()
+        return np.asarray(fn(image), np.float32)
     (th, tw), boxes = tile_boxes(h, w, tile, overlap, multiple)
     out = weight = None
     for y, x in (progress(boxes) if progress else boxes):
-        result = fn(image[..., y:y + th, x:x + tw]).float().cpu()
+        result = fn(np.ascontiguousarray(image[..., y:y + th, x:x + tw]))
         if out is None:
-            out = torch.zeros(*result.shape[:-2], h, w)
-            weight = torch.zeros(h, w)
-        wy = _ramp(th, overlap, fade_in=y > 0, fade_out=y + th < h)
-        wx = _ramp(tw, overlap, fade_in=x > 0, fade_out=x + tw < w)
-        mask = wy[:, None] * wx[None, :]
+            out = np.zeros((*result.shape[:-2], h, w), np.float32)
+            weight = np.zeros((h, w), np.float32)
+        mask = np.outer(_ramp(th, overlap, fade_in=y > 0, fade_out=y + th < h),
+                        _ramp(tw, overlap, fade_in=x > 0, fade_out=x + tw < w))
         out[..., y:y + th, x:x + tw] += result * mask
         weight[y:y + th, x:x + tw] += mask
-    return out / weight
+    out /= weight
+    return out
 
 
-def tiled_two_pass(fn: Callable[[torch.Tensor], torch.Tensor], gather: Callable[[torch.Tensor], None],
-                   statistics, image: torch.Tensor, tile: int, overlap: int,
-                   progress: Callable[[Iterable], Iterable] | None = None, multiple: int = 1) -> torch.Tensor:
+def tiled_two_pass(fn: Callable[[np.ndarray, list[np.ndarray]], np.ndarray],
+                   statistics: Callable[[np.ndarray], list[np.ndarray]], image: np.ndarray, tile: int,
+                   overlap: int, progress: Callable[[Iterable], Iterable] | None = None,
+                   multiple: int = 1) -> np.ndarray:
     """``tiled`` for a network whose output depends on whole-input statistics
-    (channel attention): a first pass ``gather``s them over every tile, then the
-    tiles run inside ``statistics(first_pass)`` with the photo's shared, so each
-    tile gets the tone the whole photo would (27-34 dB from untiled with each
-    tile's own means on 7 MP photos; 48-50 dB shared). Both passes show progress."""
+    (channel attention): a first pass averages each tile's ``statistics`` over the
+    photo (the tiles are all one size, so equally weighted), then every tile runs
+    as ``fn(tile, statistics)`` with the photo's, so each tile gets the tone the
+    whole photo would (27-34 dB from untiled with each tile's own means on 7 MP
+    photos; 48-50 dB shared). Both passes show progress."""
     (th, tw), boxes = tile_boxes(*image.shape[-2:], tile, overlap, multiple)
-
-    def first_pass() -> None:
-        for top, left in (progress(boxes) if progress else boxes):
-            gather(image[..., top:top + th, left:left + tw])
-
-    with statistics(first_pass):
-        return tiled(fn, image, tile, overlap, progress, multiple)
+    totals: list[np.ndarray] | None = None
+    for top, left in (progress(boxes) if progress else boxes):
+        means = statistics(np.ascontiguousarray(image[..., top:top + th, left:left + tw]))
+        totals = [m.astype(np.float64) for m in means] if totals is None else \
+            [t + m for t, m in zip(totals, means)]
+    shared = [(t / len(boxes)).astype(np.float32) for t in totals]
+    return tiled(lambda x: fn(x, shared), image, tile, overlap, progress, multiple)

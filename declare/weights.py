@@ -3,10 +3,11 @@
 Files live in the user cache folder (``DECLARE_CACHE_DIR`` overrides it). A
 download streams to ``NAME.safetensors.part``, resumes with an HTTP Range
 request after an interruption, is checked against the registry's size and
-sha256, and only then is renamed into place; a lock file keeps two runs from
+sha256, and only then is renamed into place (a model's ONNX graphs the same way); a lock file keeps two runs from
 writing the same file. ``DECLARE_WEIGHTS_URL`` replaces the registry's hosts
 with a mirror; ``DECLARE_OFFLINE=1`` never touches the network. Only
-safetensors files are accepted, so nothing from the network is unpickled.
+safetensors checkpoints and ONNX graphs are accepted, so nothing from the network
+is unpickled.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import hashlib
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from declare import registry
@@ -86,18 +88,66 @@ def is_valid(entry: ModelEntry, path: Path) -> bool:
 def resolve(spec: str | None, progress: bool = True, burst: bool = False) -> Path:
     """A checkpoint file for ``--model``: a path, a registered name, or the default
     (for one photo, or with ``burst`` for three views)."""
-    if spec is None:
-        spec = registry.default_model(burst)
-        if spec is None:
-            raise WeightsError(f"no trained {'burst ' if burst else ''}model is installed yet; pass "
-                               "--model PATH to a declare checkpoint (.safetensors), e.g. one made "
-                               "by 'declare-photo train'")
+    spec = spec if spec is not None else _default(burst)
     path = Path(spec).expanduser()
     if path.exists() or os.sep in spec or spec.endswith((".safetensors", ".pt", ".pth", ".ckpt")):
         if not path.exists():
             raise WeightsError(f"--model {spec}: no such checkpoint file")
         return path
     return fetch(get_entry(spec), progress=progress)
+
+
+@dataclass(frozen=True)
+class Graphs:
+    """The ONNX graphs of one model, for the ONNX Runtime engine."""
+
+    main: Path
+    statistics: Path | None        # a student's statistics graph (two-pass tiling); None: beside main
+    checkpoint_sha256: str | None  # the checkpoint they must have been made from (a user's own)
+
+
+class GraphsMissing(WeightsError):
+    """A model with no ONNX graphs to run (or stale ones); the PyTorch engine can still run it."""
+
+
+def graph_paths(base: Path) -> tuple[Path, Path]:
+    """Where the graphs of checkpoint ``base``.safetensors live: (main, statistics)."""
+    return base.with_name(base.name + ".onnx"), base.with_name(base.name + ".statistics.onnx")
+
+
+def resolve_graphs(spec: str | None, progress: bool = True, burst: bool = False) -> Graphs:
+    """The ONNX graphs for ``--model``: a registered model's (fetched and verified), the
+    ones exported beside a checkpoint file, or an .onnx file given itself."""
+    spec = spec if spec is not None else _default(burst)
+    path = Path(spec).expanduser()
+    if spec.endswith(".onnx"):
+        if not path.is_file():
+            raise WeightsError(f"--model {spec}: no such ONNX file")
+        return Graphs(path, None, None)
+    if path.exists() or os.sep in spec or spec.endswith((".safetensors", ".pt", ".pth", ".ckpt")):
+        checkpoint = resolve(spec, progress, burst)
+        main, statistics = graph_paths(checkpoint.with_suffix(""))
+        if not main.is_file():
+            from declare.program import program
+
+            raise GraphsMissing(f"--model {spec}: no ONNX graph beside it ({main.name}); make it with "
+                                f"'{program()} models export {spec}' (needs declare[train]), or run "
+                                "it with --engine torch")
+        return Graphs(main, statistics, sha256_of(checkpoint))
+    entry = get_entry(spec)
+    if not entry.graphs:
+        raise GraphsMissing(f"model {entry.name} has no ONNX graphs; run it with --engine torch")
+    paths = [fetch(part, progress=progress) for part in entry.graph_entries()]
+    return Graphs(paths[0], paths[1] if len(paths) > 1 else None, None)
+
+
+def _default(burst: bool) -> str:
+    spec = registry.default_model(burst)
+    if spec is None:
+        raise WeightsError(f"no trained {'burst ' if burst else ''}model is installed yet; pass "
+                           "--model PATH to a declare checkpoint (.safetensors), e.g. one made "
+                           "by 'declare-photo train'")
+    return spec
 
 
 def fetch(entry: ModelEntry, progress: bool = True, timeout=TIMEOUT) -> Path:
@@ -190,7 +240,8 @@ def _fetch_to_part(entry: ModelEntry, url: str, progress: bool, timeout) -> None
         part.unlink()
         raise WeightsError(f"{url}: checksum mismatch (expected sha256 {entry.sha256[:12]}..., "
                            f"got {digest[:12]}...); the download was deleted")
-    _check_safetensors(part, url)
+    if entry.filename.endswith(".safetensors"):  # a graph is checked by ONNX Runtime at load
+        _check_safetensors(part, url)
 
 
 def _stream(response, part: Path, have: int, entry: ModelEntry, progress: bool) -> None:

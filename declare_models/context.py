@@ -7,9 +7,6 @@ hallucinated representation with the image features across channels.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-
 import torch
 from torch import nn
 
@@ -22,8 +19,8 @@ class ChannelAttention(nn.Module):
 
     The squeeze is the one place the student looks at its whole input, so a tile
     of a photo would be weighted by the tile's own means, not the photo's. For
-    tiled inference the means can be gathered over all tiles first and then
-    shared (see :meth:`ContextModule.whole_image_statistics`).
+    tiled inference the photo's means are gathered over all tiles first and then
+    handed to every tile through :attr:`shared` (see declare_models/inference.py).
     """
 
     def __init__(self, channels: int, reduction: int):
@@ -33,8 +30,9 @@ class ChannelAttention(nn.Module):
             nn.AdaptiveAvgPool2d(1),
             nn.Conv2d(channels, hidden, 1), nn.ReLU(inplace=True),
             nn.Conv2d(hidden, channels, 1), nn.Sigmoid())
-        self.tally: list | None = None          # [sum of means x area, area] while gathering
-        self.shared_mean: torch.Tensor | None = None
+        # (means (1, C), weight): the means used are own + weight * (shared - own), so
+        # weight 1 uses the shared means and 0 the input's own; None: the input's own.
+        self.shared: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def reset_after_init(self) -> None:
         """Squeeze weights start non-negative: the pooled channel means are always
@@ -46,12 +44,9 @@ class ChannelAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         mean = self.body[0](x)
-        if self.tally is not None:
-            area = x.shape[-2] * x.shape[-1]
-            self.tally[0] = self.tally[0] + mean.float().sum(0) * area
-            self.tally[1] += area * len(x)
-        if self.shared_mean is not None:
-            mean = self.shared_mean.to(mean.dtype).expand_as(mean)
+        if self.shared is not None:
+            shared, weight = self.shared
+            mean = mean + weight * (shared.to(mean.dtype)[..., None, None] - mean)
         return self.body[1:](mean)
 
 
@@ -74,22 +69,3 @@ class ContextModule(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
-
-    @contextmanager
-    def whole_image_statistics(self, gather: Callable[[], object]) -> Iterator[None]:
-        """Run ``gather`` (a pass over every tile of one photo) while each attention
-        block sums its channel means by area; inside the ``with`` block every
-        forward uses those whole-photo means instead of its own input's, so all
-        tiles are weighted as the whole photo would be. Afterwards, as before."""
-        blocks = [m for m in self.modules() if isinstance(m, ChannelAttention)]
-        try:
-            for block in blocks:
-                block.tally = [0.0, 0]
-            gather()
-            for block in blocks:
-                total, area = block.tally
-                block.tally, block.shared_mean = None, total / area
-            yield
-        finally:
-            for block in blocks:
-                block.tally = block.shared_mean = None

@@ -51,6 +51,12 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
     return x, (h, w)
 
 
+def split_views(x: torch.Tensor, views: int = 3) -> torch.Tensor:
+    """(B * views, ...) -> (B, views, ...). Not ``unflatten``: traced for ONNX, that freezes
+    the example's height and width into the graph; a reshape keeps them free."""
+    return x.reshape(-1, views, *x.shape[1:])
+
+
 def crop_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return x[..., : size[0], : size[1]]
 
@@ -61,14 +67,16 @@ def warp(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     ``flow`` is (B, 2, H, W) in pixels of ``x`` (x offset, then y). With
     flow M^{t,t-1}, ``warp(phi[t-1], M)`` aligns view t-1 onto view t.
     """
-    b, _, h, w = x.shape
-    ys = torch.arange(h, device=x.device, dtype=x.dtype)
-    xs = torch.arange(w, device=x.device, dtype=x.dtype)
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    px = gx.unsqueeze(0) + flow[:, 0]
-    py = gy.unsqueeze(0) + flow[:, 1]
+    # Coordinates and sizes as tensors made from x, not Python ints from its shape: traced
+    # for ONNX, they follow the input's size instead of freezing the example's.
+    # (float32 throughout: half precision counts integers exactly only up to 2048)
+    xs = torch.ones_like(x[0, 0, 0, :], dtype=torch.float32).cumsum(0) - 1
+    ys = torch.ones_like(x[0, 0, :, 0], dtype=torch.float32).cumsum(0) - 1
+    w, h = xs[-1:] + 1, ys[-1:] + 1
+    px = xs[None, None, :] + flow[:, 0].float()
+    py = ys[None, :, None] + flow[:, 1].float()
     # normalise to [-1, 1] with align_corners=False pixel centres
-    grid = torch.stack(((2 * px + 1) / w - 1, (2 * py + 1) / h - 1), dim=-1)
+    grid = torch.stack(((2 * px + 1) / w - 1, (2 * py + 1) / h - 1), dim=-1).to(x.dtype)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 

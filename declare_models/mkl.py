@@ -18,7 +18,7 @@ from .config import ModelConfig
 from .decouple_net import DecoupleNet, LayerHead
 from .flow_net import FlowNet
 from .fusion_net import FusionNet
-from .layers import conv, warp
+from .layers import conv, split_views, warp
 
 
 @dataclass
@@ -67,12 +67,12 @@ class MKLModule(nn.Module):
         flat = features.flatten(0, 1)
         if self.cfg.use_decouple_net:
             phi_t, phi_r = self.decouple_net(flat)
-            out.recon_t = list(self.head_t(phi_t).unflatten(0, (b, n)).unbind(1))
-            out.recon_r = list(self.head_r(phi_r).unflatten(0, (b, n)).unbind(1))
+            out.recon_t = list(split_views(self.head_t(phi_t), n).unbind(1))
+            out.recon_r = list(split_views(self.head_r(phi_r), n).unbind(1))
         else:
             phi_t = phi_r = self.shared(flat)
-        out.phi_t = list(phi_t.unflatten(0, (b, n)).unbind(1))
-        out.phi_r = list(phi_r.unflatten(0, (b, n)).unbind(1))
+        out.phi_t = list(split_views(phi_t, n).unbind(1))
+        out.phi_r = list(split_views(phi_r, n).unbind(1))
 
         neighbours, flow_features = (out.phi_t[0], out.phi_t[2]), ()
         if self.cfg.use_flow_net:

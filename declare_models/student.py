@@ -74,14 +74,3 @@ class Student(nn.Module):
         if self.config.pretrained_encoder:
             parts.append(self.narrow(self.pretrained(padded)))
         return representation, torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
-
-    def whole_image_statistics(self, gather):
-        """Inside this ``with`` block the context module uses the channel means
-        ``gather`` collected over a whole photo (see ContextModule)."""
-        return self.context.whole_image_statistics(gather)
-
-    def gather_context(self, image: torch.Tensor) -> None:
-        """The part of a forward pass the context module's whole-image statistics
-        need (no decoder): the first pass of tiled inference."""
-        padded, _ = pad_to_multiple(image, self.config.size_multiple)
-        self.context(self.features(padded)[1])

@@ -16,7 +16,7 @@ from torch import nn
 from .config import ModelConfig
 from .decoder import Decoder
 from .encoder import Encoder
-from .layers import conv, crop_to, init_weights, pad_to_multiple
+from .layers import conv, crop_to, init_weights, pad_to_multiple, split_views
 from .mkl import MKLModule, MKLOutput
 
 
@@ -54,7 +54,7 @@ class Teacher(nn.Module):
             raise ValueError(f"expected frames of shape (B, 3, 3, H, W), got {tuple(frames.shape)}")
         padded, size = pad_to_multiple(frames, self.config.size_multiple)
         b = padded.shape[0]
-        features = self.encoder(padded.flatten(0, 1)).unflatten(0, (b, 3))
+        features = split_views(self.encoder(padded.flatten(0, 1)))
         if self.config.use_mkl:
             mkl = self.mkl(features)
         else:

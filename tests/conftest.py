@@ -9,13 +9,14 @@ def _seed():
 
 @pytest.fixture(scope="session")
 def checkpoints(tmp_path_factory):
-    """Tiny random-weight student and teacher checkpoints.
+    """Tiny random-weight student and teacher checkpoints, their ONNX graphs beside them.
 
     The output conv is set so corrections are as modest as a trained model's
     (a few grey levels): neither the near-identity of a fresh network nor the
     saturating noise of unscaled random weights.
     """
     from declare.checkpoint import save_checkpoint
+    from declare.export import export_checkpoint
     from declare_models import Student, Teacher, get_config
 
     torch.manual_seed(0)
@@ -27,6 +28,7 @@ def checkpoints(tmp_path_factory):
             torch.nn.init.kaiming_normal_(net.decoder.output.weight)
             net.decoder.output.weight.mul_(0.05)
         paths[name] = save_checkpoint(folder / f"{name}.safetensors", net)
+        export_checkpoint(paths[name])
     return paths
 
 

@@ -17,7 +17,7 @@ from declare.registry import DEFAULT_MODEL as DEFAULT
 
 
 class _Conv:
-    """Just enough of a Session for the FLOP counter: one known convolution."""
+    """Just enough of a PyTorch engine for the FLOP counter: one known convolution."""
 
     def __init__(self):
         self.model = torch.nn.Conv2d(3, 8, 3, padding=1)
@@ -25,7 +25,7 @@ class _Conv:
 
 
 def test_flops_per_megapixel_by_hand():
-    method = Method("conv", lambda x: x, session=_Conv())
+    method = Method("conv", lambda x: x, network=_Conv())
     # 8 outputs x 27 multiply-adds per pixel, two FLOPs each
     assert flops_per_megapixel(method) == pytest.approx(2 * 8 * 27 * 1e6)
     assert flops_per_megapixel(baseline_method("identity")) is None
@@ -54,13 +54,14 @@ def test_speed_command_reports_every_size(tmp_path):
     assert result.exit_code == 0, result.output
     assert "MP/s" in result.output and "preset:tiny" in result.output
     doc = json.loads(out_json.read_text())
-    rows = doc["rows"]
-    assert [r["megapixels"] for r in rows] == [pytest.approx(0.02, abs=0.005), pytest.approx(0.05, abs=0.005)]
+    rows = doc["rows"]  # both engines by default, ONNX Runtime first
+    assert [r["engine"] for r in rows] == ["onnx", "onnx", "torch", "torch"]
+    assert [r["megapixels"] for r in rows] == [pytest.approx(0.02, abs=0.005), pytest.approx(0.05, abs=0.005)] * 2
     for r in rows:
         assert r["seconds"] > 0 and r["mp_per_s"] == pytest.approx(r["megapixels"] / r["seconds"], rel=0.02)
         assert r["peak_mb"] > 50 and r["gflop_per_mp"] > 0 and 0 < r["machine_fraction"] < 2
     assert doc["matmul_gflops"]["cpu fp32"] > 0.1
-    assert len(out_csv.read_text().splitlines()) == 3
+    assert len(out_csv.read_text().splitlines()) == 5
 
 
 def test_each_precision_is_compared_with_the_matmul_rate_of_that_precision(monkeypatch):
@@ -69,8 +70,8 @@ def test_each_precision_is_compared_with_the_matmul_rate_of_that_precision(monke
 
     asked = []
     monkeypatch.setattr(speed, "matmul_rate", lambda device, precision: asked.append((device, precision)) or 1.0)
-    methods = [Method("a", None, "cuda", "fp16", session=object()), Method("b", None, "cuda", "fp32", session=object()),
-               Method("c", None, "cpu", "fp32", session=object()), Method("d", None, "cuda", "fp16", session=object()),
+    methods = [Method("a", None, "cuda", "fp16", network=object()), Method("b", None, "cuda", "fp32", network=object()),
+               Method("c", None, "cpu", "fp32", network=object()), Method("d", None, "cuda", "fp16", network=object()),
                baseline_method("identity")]
     rates = speed.matmul_rates(methods)
     assert sorted(rates) == sorted(asked) == [("cpu", "fp32"), ("cuda", "fp16"), ("cuda", "fp32")]
@@ -81,7 +82,7 @@ def test_matmul_rate_runs_at_the_precision_asked(monkeypatch):
 
     seen = []
     real_rand = torch.rand
-    monkeypatch.setattr(speed.torch, "rand", lambda *a, **k: seen.append(k["dtype"]) or real_rand(*a, **k))
+    monkeypatch.setattr(torch, "rand", lambda *a, **k: seen.append(k["dtype"]) or real_rand(*a, **k))
     assert speed.matmul_rate("cpu", "fp32", n=64, repeats=2) > 0
     assert speed.matmul_rate("cpu", "fp16", n=64, repeats=2) > 0
     assert seen == [torch.float32] * 2 + [torch.float16] * 2
@@ -92,9 +93,10 @@ def test_speed_refuses_fp16_on_the_cpu_and_goes_on(tmp_path):
                                        "--device", "cpu", "--precision", "fp16", "--precision", "fp32",
                                        "--repeats", "1", "--warmup", "0", "--json", "-"])
     assert result.exit_code == 0, result.output
-    assert "skipped preset:tiny on cpu (fp16)" in result.output
+    for engine in ("onnx", "torch"):
+        assert f"skipped preset:tiny with {engine} on cpu (fp16)" in result.output
     doc = json.loads(result.stdout)
-    assert [r["precision"] for r in doc["rows"]] == ["fp32"]
+    assert [(r["engine"], r["precision"]) for r in doc["rows"]] == [("onnx", "fp32"), ("torch", "fp32")]
 
 
 def _pairs(root, count=3, size=(48, 40)):

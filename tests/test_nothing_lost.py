@@ -126,19 +126,22 @@ def test_truncated_checkpoint_is_one_line_exit_2(tmp_path, student):
     assert "damaged checkpoint" in result.stderr
 
 
-def test_a_tampered_bundled_model_is_refused(tmp_path, monkeypatch):
+@pytest.mark.parametrize("engine", ["onnx", "torch"])
+def test_a_tampered_bundled_model_is_refused(tmp_path, monkeypatch, engine):
+    import shutil
+
     from declare import registry, weights
 
-    name = registry.MODELS[registry.DEFAULT_MODEL].bundled
-    shipped = weights.PACKAGE_WEIGHTS / name
+    entry = registry.MODELS[registry.DEFAULT_MODEL]
+    name = entry.graphs[0].file if engine == "onnx" else entry.bundled  # the file this engine reads
     fake = tmp_path / "weights"
-    fake.mkdir()
-    data = bytearray(shipped.read_bytes())
-    data[-100] ^= 0xFF  # one flipped byte in the tensors
+    shutil.copytree(weights.PACKAGE_WEIGHTS, fake)
+    data = bytearray((fake / name).read_bytes())
+    data[-100] ^= 0xFF  # one flipped byte in the weights
     (fake / name).write_bytes(bytes(data))
     monkeypatch.setattr(weights, "PACKAGE_WEIGHTS", fake)
     src = _photo(tmp_path / "p.png")
-    result = invoke(src, "-o", tmp_path / "out.png")
+    result = invoke(src, "-o", tmp_path / "out.png", "--engine", engine)
     assert result.exit_code == 2 and "shipped with declare is damaged" in result.stderr
     assert not (tmp_path / "out.png").exists()
 

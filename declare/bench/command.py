@@ -15,10 +15,10 @@ from declare.bench.methods import BASELINES
 from declare.bench.published import SOURCE, with_published
 from declare.bench.tradeoff import METRICS as TRADEOFF_METRICS
 from declare.metrics import METRICS, SSIM_KINDS
-from declare.device import DEVICES
+from declare.device import DEVICES, ENGINES
 from declare.tiling import OVERLAP, TILE, tile_problem
 
-SPEED_COLUMNS = [("method", "method"), ("device", "device"), ("precision", "prec"),
+SPEED_COLUMNS = [("method", "method"), ("engine", "engine"), ("device", "device"), ("precision", "prec"),
                  ("megapixels", "MP", 2), ("size", "size"), ("seconds", "s/photo", 3),
                  ("mp_per_s", "MP/s", 2), ("peak_mb", "peak MB", 0), ("gflop_per_mp", "GFLOP/MP", 1),
                  ("machine_fraction", "of matmul", 3)]
@@ -143,6 +143,8 @@ def model_options(func):
               help="Time an untrained student of this preset (repeatable); speed does not depend on weights.")
 @click.option("--sizes", default="0.5,2,12,24", show_default=True, callback=_floats,
               help="Photo sizes in megapixels, comma-separated.")
+@click.option("--engine", "engines", multiple=True, type=click.Choice(ENGINES[1:]),
+              help="Engine(s) to time (repeatable). Default: onnx, and torch where PyTorch is installed.")
 @click.option("--device", "devices", multiple=True, type=click.Choice(DEVICES),
               help="Device(s) to time on (repeatable). Default: auto.")
 @click.option("--precision", "precisions", multiple=True, type=click.Choice(["auto", "fp32", "fp16"]),
@@ -150,7 +152,7 @@ def model_options(func):
 @click.option("--repeats", type=click.IntRange(1), default=3, show_default=True, help="Timed runs per size.")
 @click.option("--warmup", type=click.IntRange(0), default=1, show_default=True, help="Untimed runs first.")
 @output_options
-def speed(pick: Choice, presets, sizes, devices, precisions, repeats, warmup, out: Outputs) -> None:
+def speed(pick: Choice, presets, sizes, engines, devices, precisions, repeats, warmup, out: Outputs) -> None:
     """Seconds per photo, megapixels per second and peak memory at several sizes."""
     from tqdm import tqdm
 
@@ -159,14 +161,14 @@ def speed(pick: Choice, presets, sizes, devices, precisions, repeats, warmup, ou
     from declare.bench.speed import flops_per_megapixel, matmul_rates, measure, tf32_state
 
     specs = _specs(list(pick.models) + [f"preset:{p}" for p in presets], trained=False)
-    methods = speed_methods(specs, devices, precisions, pick.baselines, pick.tile, OVERLAP, _note)
+    methods = speed_methods(specs, engines, devices, precisions, pick.baselines, pick.tile, OVERLAP, _note)
     if not methods:
         raise click.ClickException("nothing could be timed")
     rates = matmul_rates(methods)
     rows = []
     steps = [(m, mp) for m in methods for mp in sizes]
     for method, mp in tqdm(steps, unit="run", leave=False, disable=not sys.stderr.isatty()):
-        flops = flops_per_megapixel(method) if method.session is not None else None
+        flops = flops_per_megapixel(method)
         rate = rates.get((method.device, method.precision))
         rows.append(measure(method, mp, repeats, warmup, flops, rate).as_dict())
     header = {"matmul_gflops": {f"{d} {p}": r / 1e9 for (d, p), r in rates.items()}, "tf32": tf32_state(),
@@ -193,10 +195,12 @@ def speed(pick: Choice, presets, sizes, devices, precisions, repeats, warmup, ou
               help="gaussian: 11x11 Gaussian window (Wang et al.). paper: as the SIRR papers' "
                    "evaluation code (ERRNet's), 7x7 uniform window on 8-bit images.")
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
+@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
+              help="What runs the models, as in 'declare-photo clean' (both give the same pixels).")
 @click.option("--limit", type=click.IntRange(1), default=None, help="At most N images per folder.")
 @click.option("--per-image", is_flag=True, help="Print every image's scores, not only the means.")
 @output_options
-def quality(folders, pick: Choice, published, ssim_kind, device, limit, per_image, out: Outputs) -> None:
+def quality(folders, pick: Choice, published, ssim_kind, device, engine, limit, per_image, out: Outputs) -> None:
     """PSNR, SSIM and LMSE against ground truth, per image, subset and dataset.
 
     One image at a time; with --json FILE the results so far are written after
@@ -208,7 +212,7 @@ def quality(folders, pick: Choice, published, ssim_kind, device, limit, per_imag
     from declare.bench.quality import evaluate, summarise
 
     datasets = _benchmark_folders(folders, limit)
-    methods = _quality_methods(pick, device)
+    methods = _quality_methods(pick, device, engine)
     rows, failed = [], 0
 
     def on_error(where, message):
@@ -319,12 +323,12 @@ def _specs(given: list[str], trained: bool) -> list[str | None]:
     return [spec]
 
 
-def _quality_methods(pick: Choice, device) -> list:
+def _quality_methods(pick: Choice, device, engine) -> list:
     from declare.bench.methods import MethodError, quality_methods
 
     specs = _specs(list(pick.models), trained=True)
     try:
-        return quality_methods(specs, pick.baselines, device, pick.tile, OVERLAP)
+        return quality_methods(specs, pick.baselines, device, pick.tile, OVERLAP, engine)
     except MethodError as exc:
         raise click.ClickException(str(exc)) from None
 

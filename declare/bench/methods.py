@@ -19,6 +19,8 @@ from typing import Callable
 
 import numpy as np
 
+from declare.extras import installed
+
 BASELINES = ("identity", "global-gain", "yang2019")
 # The one factor that scores best on the validation sets (real89's split, Nature, Kim et al.),
 # fitted once by scripts/fit_global_gain.py: mean PSNR 20.50 dB there, 20.13 at 1.0.
@@ -37,6 +39,11 @@ class Method:
     device: str = "cpu"
     precision: str = "fp32"
     session: object | None = field(default=None, repr=False)
+    engine: str = "-"
+    # PyTorch's engine for the same network, whose FLOP counter can see it (an ONNX method's
+    # twin), and the same work run on it; None where PyTorch is not installed
+    network: object | None = field(default=None, repr=False)
+    count: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
 
 
 def unique_labels(specs: list[str]) -> dict[str, str]:
@@ -59,20 +66,32 @@ def unique_labels(specs: list[str]) -> dict[str, str]:
 
 
 def model_method(spec: str, device: str, half: bool, tile: int, overlap: int,
-                 label: str | None = None) -> Method:
-    """A declare model: a registered name, a checkpoint path, or ``preset:NAME`` (untrained)."""
+                 label: str | None = None, engine: str = "auto") -> Method:
+    """A declare model: a registered name, a checkpoint path, or ``preset:NAME`` (untrained),
+    on ``engine`` (auto: as 'declare-photo clean' picks)."""
+    session = _session(spec, device, half, engine)
+    name = label or unique_labels([spec])[spec]
+    method = Method(name, lambda x: session.clean(x, tile, overlap), session.engine.device
+                    if isinstance(session.engine.device, str) else session.engine.device.type,
+                    session.engine.precision, session, session.engine.name)
+    if session.engine.name == "torch":
+        method.network, method.count = session.engine, method.run
+    elif installed("torch"):
+        twin = _session(spec, "cpu", False, "torch")
+        method.network, method.count = twin.engine, lambda x: twin.clean(x, tile, overlap)
+    return method
+
+
+def _session(spec: str, device: str, half: bool | None, engine: str):
     from declare.session import Session, SessionError
 
     try:
         if spec.startswith("preset:"):
-            session = Session.untrained(spec.split(":", 1)[1], device, half)
-        else:
-            session = Session.load(spec, device, half)
+            chosen = engine if engine != "auto" else ("torch" if device in ("cuda", "mps") or half else "onnx")
+            return Session.untrained(spec.split(":", 1)[1], device, half, chosen)
+        return Session.load(spec, device, half, engine=engine)
     except SessionError as exc:
         raise MethodError(f"{spec}: {exc}") from None
-    name = label or unique_labels([spec])[spec]
-    return Method(name, lambda x: session.clean(x, tile, overlap), session.device.type,
-                  "fp16" if session.half else "fp32", session)
 
 
 def baseline_method(name: str) -> Method:
@@ -127,20 +146,26 @@ def default_spec(trained: bool = False) -> tuple[str | None, str | None]:
     return "preset:small", "no trained model is installed; timing an untrained 'small' student (same cost)"
 
 
-def speed_methods(specs: list[str], devices, precisions, baselines, tile: int, overlap: int,
+def speed_engines() -> tuple[str, ...]:
+    """The engines timed by default: ONNX Runtime, and PyTorch where it is installed."""
+    return ("onnx", "torch") if installed("torch") else ("onnx",)
+
+
+def speed_methods(specs: list[str], engines, devices, precisions, baselines, tile: int, overlap: int,
                   skipped: Callable[[str], None]) -> list[Method]:
-    """Every model spec on every device and precision, then the baselines; what cannot
-    run here is reported through ``skipped`` and left out."""
+    """Every model spec on every engine, device and precision, then the baselines; what
+    cannot run here is reported through ``skipped`` and left out."""
     labels = unique_labels(specs)
     methods = []
     for spec in specs:
-        for device in devices or ("auto",):
-            for precision in precisions or ("auto",):
-                half = {"auto": None, "fp32": False, "fp16": True}[precision]
-                try:
-                    methods.append(model_method(spec, device, half, tile, overlap, labels[spec]))
-                except MethodError as exc:
-                    skipped(f"skipped {spec} on {device} ({precision}): {exc}")
+        for engine in engines or speed_engines():
+            for device in devices or ("auto",):
+                for precision in precisions or ("auto",):
+                    half = {"auto": None, "fp32": False, "fp16": True}[precision]
+                    try:
+                        methods.append(model_method(spec, device, half, tile, overlap, labels[spec], engine))
+                    except MethodError as exc:
+                        skipped(f"skipped {spec} with {engine} on {device} ({precision}): {exc}")
     for name in baselines:
         try:
             methods.append(baseline_method(name))
@@ -149,10 +174,11 @@ def speed_methods(specs: list[str], devices, precisions, baselines, tile: int, o
     return methods
 
 
-def quality_methods(specs: list[str | None], baselines, device: str, tile: int, overlap: int) -> list[Method]:
+def quality_methods(specs: list[str | None], baselines, device: str, tile: int, overlap: int,
+                    engine: str = "auto") -> list[Method]:
     """Identity and global gain first (every quality table shows them), the models, the
     baselines asked for; MethodError if one cannot run."""
     methods = [baseline_method("identity"), baseline_method("global-gain")]
     labels = unique_labels([s for s in specs if s])
-    methods += [model_method(spec, device, None, tile, overlap, labels[spec]) for spec in specs if spec]
+    methods += [model_method(spec, device, None, tile, overlap, labels[spec], engine) for spec in specs if spec]
     return methods + [baseline_method(name) for name in baselines]

@@ -5,7 +5,8 @@ the network or the FFT baseline), warm-up runs excluded, median of repeats.
 Peak memory is the process's resident set size sampled while the size runs
 (on CUDA: the peak allocated by torch). The FLOP count comes from PyTorch's
 own counter on a 512x512 input, scaled per megapixel (the networks are fully
-convolutional). The share of the machine divides the FLOPs a photo really
+convolutional); for the ONNX engine, on the same network in PyTorch when that
+is installed (else those columns stay empty). The share of the machine divides the FLOPs a photo really
 took (counted on the first warm-up run: tile overlaps and the tiling's
 statistics pass included) per second by a large matmul's measured rate at
 the same precision on the same device ("share of the machine's peak").
@@ -21,7 +22,6 @@ import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import torch
 
 from declare.bench.methods import Method
 
@@ -29,6 +29,7 @@ from declare.bench.methods import Method
 @dataclass
 class SpeedRow:
     method: str
+    engine: str
     device: str
     precision: str
     megapixels: float
@@ -58,6 +59,8 @@ class PeakMemory:
 
     def __enter__(self) -> "PeakMemory":
         if self.device == "cuda":
+            import torch
+
             torch.cuda.reset_peak_memory_stats()
         else:
             self.peak = _rss()
@@ -71,6 +74,8 @@ class PeakMemory:
 
     def __exit__(self, *exc) -> None:
         if self.device == "cuda":
+            import torch
+
             self.peak = torch.cuda.max_memory_allocated()
         else:
             self._stop.set()
@@ -91,10 +96,13 @@ def _rss() -> int:
 def flops_per_megapixel(method: Method) -> float | None:
     """FLOPs (multiply-adds count two) per megapixel of one pass of a model
     method's network; None for baselines."""
-    if method.session is None:
+    if method.network is None:
         return None
-    net, side = method.session.model, 512
-    x = torch.rand(1, 3, side, side, device=method.session.device, dtype=method.session.dtype)
+    import torch
+
+    engine, side = method.network, 512
+    net = engine.model
+    x = torch.rand(1, 3, side, side, device=engine.device, dtype=engine.dtype)
     with torch.inference_mode():
         return _counted(lambda: net(x)) / (side * side / 1e6)
 
@@ -108,17 +116,16 @@ def _counted(work) -> int:
     return counter.get_total_flops()
 
 
-PRECISION_DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
-
-
 def matmul_rate(device: str = "cpu", precision: str = "fp32", n: int = 2048, repeats: int = 10) -> float:
     """This machine's matmul rate in FLOP/s at one precision: the best of
     ``repeats``, since what it can reach is the reference (a median on a shared
     machine fell below what the network itself achieved). On CUDA, fp32 uses
     TF32 exactly when cuDNN's convolutions do, so the network and its
     reference run the same arithmetic."""
+    import torch
+
     dev = torch.device(device)
-    dtype = PRECISION_DTYPES[precision]
+    dtype = {"fp32": torch.float32, "fp16": torch.float16}[precision]
     a, b = torch.rand(n, n, device=dev, dtype=dtype), torch.rand(n, n, device=dev, dtype=dtype)
     tf32 = torch.backends.cuda.matmul.allow_tf32
     if dev.type == "cuda":
@@ -139,17 +146,25 @@ def matmul_rate(device: str = "cpu", precision: str = "fp32", n: int = 2048, rep
 
 def matmul_rates(methods: list[Method]) -> dict[tuple[str, str], float]:
     """The matmul rate each method is compared with: same device, same precision."""
-    keys = dict.fromkeys((m.device, m.precision) for m in methods if m.session is not None)
+    keys = dict.fromkeys((m.device, m.precision) for m in methods if m.network is not None)
     return {key: matmul_rate(*key) for key in keys}
 
 
 def tf32_state() -> bool | None:
     """Whether CUDA fp32 convolutions (and so their matmul reference) use TF32."""
+    from declare.extras import installed
+
+    if not installed("torch"):
+        return None
+    import torch
+
     return bool(torch.backends.cudnn.allow_tf32) if torch.cuda.is_available() else None
 
 
 def _sync(device: str) -> None:
     if device == "cuda":
+        import torch
+
         torch.cuda.synchronize()
 
 
@@ -160,8 +175,9 @@ def measure(method: Method, megapixels: float, repeats: int = 3, warmup: int = 1
     image = np.random.default_rng(0).random((h, w, 3), dtype=np.float32)
     work = flops_per_mp * mp if flops_per_mp else None  # without a warm-up: one pass's worth
     for i in range(warmup):
-        if i == 0 and method.session is not None:
-            work = _counted(lambda: method.run(image))
+        if i == 0 and method.count is not None:
+            work = _counted(lambda: method.count(image))
+            method.run(image)
         else:
             method.run(image)
     times = []
@@ -174,6 +190,6 @@ def measure(method: Method, megapixels: float, repeats: int = 3, warmup: int = 1
             times.append(time.perf_counter() - start)
     seconds = statistics.median(times)
     fraction = work / seconds / peak_rate if work and peak_rate else None
-    return SpeedRow(method.name, method.device, method.precision, round(mp, 2), f"{w}x{h}",
+    return SpeedRow(method.name, method.engine, method.device, method.precision, round(mp, 2), f"{w}x{h}",
                     seconds, mp / seconds, memory.peak / 2 ** 20,
                     flops_per_mp / 1e9 if flops_per_mp else None, fraction)

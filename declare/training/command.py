@@ -112,6 +112,13 @@ def build_config(ctx: click.Context, values: dict, stage: str, **fixed) -> Train
 
 def run_stage(cfg: TrainConfig) -> Path | None:
     """Train one stage; every failure the user can fix is one line, exit 2."""
+    from declare.extras import MissingExtra, require
+
+    try:
+        require("declare train", "torch", "timm", extra="train")
+    except MissingExtra as exc:
+        click.echo(f"declare train: error: {exc}", err=True)
+        sys.exit(2)
     from declare.data.datasets import DataError
     from declare.training.trainer import TrainError, Trainer
 
