@@ -16,7 +16,7 @@ import numpy as np
 from declare.device import DeviceError, pick_engine
 from declare.extras import installed
 from declare.onnx_engine import GraphError, OnnxEngine, StaleGraph
-from declare.tiling import tiled, tiled_two_pass
+from declare.tiling import runs_whole, tiled, tiled_two_pass
 from declare.weights import GraphsMissing, WeightsError, resolve_graphs
 
 # What a model of the wrong kind is told, in one place.
@@ -121,7 +121,7 @@ class Session:
         self.require("student")
         x = np.ascontiguousarray(pixels.transpose(2, 0, 1)[None], np.float32)
         multiple = self.engine.size_multiple
-        if tile <= 0 or max(x.shape[-2:]) <= tile:
+        if runs_whole(*x.shape[-2:], tile):
             return _to_pixels(tiled(self._padded(self.engine.run), x, tile, overlap, progress, multiple))
         return _to_pixels(tiled_two_pass(self._padded(self.engine.run), self._padded(self.engine.statistics),
                                          x, tile, overlap, progress, multiple))

@@ -74,8 +74,8 @@ def test_overlap_must_be_smaller_than_the_tile():
 @pytest.mark.parametrize("engine", ["onnx", "torch"])
 def test_tiles_are_weighted_by_the_whole_photo_not_their_own_content(engine, checkpoints):
     """The student's channel attention averages over its whole input, so a tile alone would
-    be weighted by its own content. The first pass gathers the means over every tile; they
-    match the whole photo's far better than any tile's own, and every tile then uses them.
+    be weighted by its own content. The first pass takes the means of the photo at half size;
+    they match the whole photo's far better than any tile's own, and every tile uses them.
     (How much a tile's own means change the picture depends on the weights: the default
     before 2026-11, 29.5 against 40.3 dB on a real photo through glass; today's models and
     this tiny one, well under 1 dB.)"""
@@ -89,7 +89,7 @@ def test_tiles_are_weighted_by_the_whole_photo_not_their_own_content(engine, che
     whole = session.clean(photo, tile=0, overlap=0)
     passes = []
     shared = session.clean(photo, tile=256, overlap=64, progress=lambda b: passes.append(len(b)) or b)
-    assert len(passes) == 2 and passes[0] == passes[1] > 1  # both passes show progress over the tiles
+    assert len(passes) == 2 and passes[1] > 1  # both passes show progress over their tiles
     assert _psnr(shared, whole) > 50
 
     net, m = session.engine, session.engine.size_multiple
