@@ -94,7 +94,7 @@ def main() -> None:
             print(f"{mp:g} MP {engine}: {wall:.2f} s, {peak:.0f} MB, start-up {startup:.2f} s", file=sys.stderr)
     yang = {float(s): yang_seconds(make_photo(folder, float(s)), args.rounds)
             for s in args.yang.split(",") if s.strip()}
-    print("| photo | engine | end to end | peak memory | start-up and writing |")
+    print("| photo | engine | end to end | peak memory | start-up |")
     print("|---|---|---:|---:|---:|")
     for mp, engine, wall, peak, startup in rows:
         print(f"| {mp:g} MP | {engine} | {wall:.2f} s | {peak:.0f} MB | {startup:.2f} s |")
