@@ -22,8 +22,8 @@ def main(data: Path, models: list[str], size: int = 384) -> None:
     sets = load_real_sets([str(data / "real-train/real89")], size, held_out, "-val")[0]
     sets += load_real_sets([str(data / "real-pairs/nature20"), str(data / "real-pairs/kim2020")], size)[0]
     for spec in models:
-        session = Session.load(spec, "cpu", False)
-        net = session.model
+        session = Session.load(spec, "cpu", False, engine="torch")  # the network itself, in PyTorch
+        net = session.engine.model
 
         def clean(x: torch.Tensor) -> torch.Tensor:
             with torch.no_grad():

@@ -155,6 +155,13 @@ def test_the_photo_path_never_imports_torch(tmp_path):
     assert (tmp_path / "clean.jpg").stat().st_size > 1000
     tiled = _without_torch([str(src), "-o", str(tmp_path / "tiled.png"), "--tile", "128"], tmp_path)
     assert tiled.returncode == 0, tiled.stderr
+    frames = []
+    for i in range(3):
+        (tmp_path / f"view{i}").mkdir()
+        frames.append(copy_real(tmp_path / f"view{i}"))
+    burst = _without_torch(["--burst", *map(str, frames), "-o", str(tmp_path / "burst.png")], tmp_path)
+    assert burst.returncode == 0, burst.stderr
+    assert (tmp_path / "burst.png").is_file()
 
 
 @pytest.mark.parametrize("args, extra", [
