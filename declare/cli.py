@@ -220,11 +220,13 @@ def _needs(what: str, *modules: str) -> None:
 @click.argument("name")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def models_download(name: str, quiet: bool) -> None:
-    """Download NAME into the cache (resuming, verified) and print its path."""
+    """Download NAME and its ONNX graphs into the cache (resuming, verified); print their paths."""
     from declare.weights import WeightsError, fetch
 
+    entry = _entry(name)
     try:
-        click.echo(fetch(_entry(name), progress=not quiet))
+        for part in (entry, *entry.graph_entries()):
+            click.echo(fetch(part, progress=not quiet))
     except WeightsError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -48,8 +48,10 @@ class ModelEntry:
         return self.file or f"{self.name}.safetensors"
 
     def graph_entries(self) -> list["ModelEntry"]:
-        """Each ONNX graph as an entry of its own, fetched and verified like the checkpoint."""
+        """Each ONNX graph as an entry of its own, fetched and verified like the checkpoint;
+        at every mirror it lies beside the checkpoint."""
         return [dataclasses.replace(self, file=g.file, sha256=g.sha256, size=g.size, graphs=(),
+                                    urls=tuple(u.rsplit("/", 1)[0] + "/" + g.file for u in self.urls),
                                     bundled=g.file if self.bundled else None) for g in self.graphs]
 
 

@@ -268,8 +268,11 @@ def _check_safetensors(path: Path, url: str) -> None:
 
 
 def remove(entry: ModelEntry) -> list[Path]:
-    path = cached_path(entry)
-    gone = [p for p in (path, _part(path), path.with_suffix(".lock")) if p.exists()]
+    """Delete the cached files of ``entry`` (checkpoint and graphs, with partial downloads)."""
+    gone = []
+    for part in (entry, *entry.graph_entries()):
+        path = cached_path(part)
+        gone += [p for p in (path, _part(path), path.with_suffix(".lock")) if p.exists()]
     for p in gone:
         p.unlink()
     return gone

@@ -4,6 +4,7 @@ The server runs on 127.0.0.1 in a thread started by the test; nothing else is
 contacted. Each failure mode is a mode of that server.
 """
 
+import dataclasses
 import hashlib
 import threading
 import time
@@ -332,3 +333,42 @@ def test_every_command_takes_the_default_from_one_rule(monkeypatch):
     from declare.bench.methods import default_spec
 
     assert default_spec(trained=True) == ("small", None) and default_spec()[0] == "small"
+
+
+def test_a_downloaded_model_brings_its_graphs(server, monkeypatch, model_bytes, cache, tmp_path):
+    """Graphs lie beside the checkpoint at the mirror; download, verify, run and remove them."""
+    from declare.export import export_checkpoint
+    from declare.registry import ModelFile
+
+    source = tmp_path / "src" / "test-model.safetensors"
+    source.parent.mkdir()
+    source.write_bytes(model_bytes)
+    graphs = export_checkpoint(source)
+    for g in graphs:
+        server.files[f"/files/{g.name}"] = g.read_bytes()
+    entry = register(monkeypatch, server, model_bytes)
+    entry = dataclasses.replace(entry, graphs=tuple(
+        ModelFile(g.name, hashlib.sha256(g.read_bytes()).hexdigest(), g.stat().st_size) for g in graphs))
+    monkeypatch.setitem(registry.MODELS, "test-model", entry)
+    runner = CliRunner()
+    got = runner.invoke(main, ["models", "download", "test-model", "-q"])
+    assert got.exit_code == 0, got.output
+    assert got.stdout.split() == [str(cache / n) for n in
+                                  ("test-model.safetensors", "test-model.onnx", "test-model.statistics.onnx")]
+    server.stop()
+    photo = copy_real(tmp_path)
+    cleaned = runner.invoke(main, [str(photo), "--model", "test-model", "--engine", "onnx", "-q"])
+    assert cleaned.exit_code == 0, cleaned.output
+    removed = runner.invoke(main, ["models", "remove", "test-model"])
+    assert removed.exit_code == 0 and not list(cache.glob("test-model*"))
+
+
+def test_a_graph_that_fails_its_checksum_is_deleted(server, monkeypatch, model_bytes, cache, tmp_path):
+    from declare.registry import ModelFile
+
+    entry = register(monkeypatch, server, model_bytes)
+    server.files["/files/test-model.onnx"] = b"not the graph that was registered"
+    entry = dataclasses.replace(entry, graphs=(ModelFile("test-model.onnx", "0" * 64, 33),))
+    with pytest.raises(WeightsError, match="checksum mismatch"):
+        fetch(entry.graph_entries()[0], progress=False)
+    assert not list(cache.glob("test-model.onnx*"))
