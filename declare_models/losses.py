@@ -54,6 +54,25 @@ def shift_tolerant_reconstruction_loss(pred: torch.Tensor, target: torch.Tensor,
     return best
 
 
+def exclusion_loss(transmission: torch.Tensor, reflection: torch.Tensor, levels: int = 3) -> torch.Tensor:
+    """Zhang et al. 2018's exclusion loss: an edge belongs to the transmission or to the
+    reflection, not to both. At each of ``levels`` scales (halved by 2x2 averaging), the
+    gradients of both layers are squashed to (-1, 1), the reflection's first brought to the
+    transmission's mean magnitude (a constant factor, no gradient), and the mean product of
+    their squares, to the power 1/4, is the penalty where edges coincide. Mean over scales,
+    both axes and the batch."""
+    total, t, r = 0.0, transmission.float(), reflection.float()
+    for level in range(levels):
+        for gt, gr in zip(gradients(t), gradients(r)):
+            with torch.no_grad():
+                scale = 2 * gt.abs().mean((1, 2, 3), keepdim=True) / gr.abs().mean((1, 2, 3), keepdim=True).clamp_min(1e-6)
+            squashed = torch.tanh(gt / 2) ** 2 * torch.tanh(gr * scale / 2) ** 2
+            total = total + squashed.mean((1, 2, 3)).clamp_min(1e-12) ** 0.25
+        if level + 1 < levels:
+            t, r = F.avg_pool2d(t, 2), F.avg_pool2d(r, 2)
+    return (total / (2 * levels)).mean()
+
+
 def best_gain(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """(B, 1, 1, 1) least-squares factors g minimising |g * pred - target| per sample, as
     constants (no gradient): the exposure difference a real pair's two shots may have."""

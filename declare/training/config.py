@@ -75,6 +75,8 @@ class TrainConfig:
     pair_gain_fit: bool = setting(False, "Real pairs' L_R after the best per-sample gain on the prediction: "
                                   "their two shots' exposure differs, and plain L_R teaches that difference "
                                   "as a global dimming.")
+    w_exclusion: float = setting(0.0, "Weight of the exclusion loss between the result and the reflection it "
+                                 "removed (input minus result): their edges should not coincide (student).")
     w_perceptual: float = setting(1.0, "Weight of L_P, the perceptual loss (--perceptual).")
     w_decoupling: float = setting(1.0, "Weight of L_FD, feature decoupling (teacher).")
     w_view_synthesis: float = setting(0.1, "Weight of L_VS, view synthesis (teacher).")
