@@ -28,7 +28,7 @@ class DefaultGroup(click.Group):
     lazy = {"train": "declare.training.command", "bench": "declare.bench.command"}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*self.commands, *self.lazy])
+        return sorted({*self.commands, *self.lazy})
 
     def get_command(self, ctx: click.Context, name: str):
         if name in self.lazy and name not in self.commands:
