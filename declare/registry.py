@@ -88,6 +88,21 @@ MODELS: dict[str, ModelEntry] = {
             ModelFile("small.statistics.onnx", "925c5b5dcdeb5800329a1b4fcc57d7fb01aa7afa97ea33bec52695116b637b9d", 381786),
         ),
     ),
+    "medium-teacher": ModelEntry(
+        name="medium-teacher",
+        arch="teacher",
+        preset="medium",
+        urls=(),
+        sha256="a76c6e5cfc7296cd234a3235405d5397154d8c29eb880ccc7bcfe28dfca931d6",
+        size=759706,
+        licence="MIT (training photos: ImageNet samples, BSDS500, Urban100 and others; research use)",
+        description="CPU teacher of the medium preset (376k parameters, fp16), 3,000 steps on three-view synthesis "
+                    "from photos-train; cleans three-view bursts (--burst), the default since 2026-12-02",
+        bundled="medium-teacher-fp16.safetensors",
+        graphs=(
+            ModelFile("medium-teacher.onnx", "d0ee49fefdd290153d57fda68c632933dacb27b6c9f1921c3478415cddd218ea", 1494016),
+        ),
+    ),
     "small-teacher": ModelEntry(
         name="small-teacher",
         arch="teacher",
@@ -97,7 +112,7 @@ MODELS: dict[str, ModelEntry] = {
         size=692498,
         licence="MIT (training photos: Pascal VOC, BSDS500; research use)",
         description="CPU teacher (342k parameters, fp16) of the previous default, trained "
-                    "on the old synthesis; cleans three-view bursts (--burst)",
+                    "on the old synthesis; cleans three-view bursts (--burst); the default until 2026-12-02",
         bundled="small-teacher-fp16.safetensors",
         graphs=(
             ModelFile("small-teacher.onnx", "ca50075e7266ead3e9eaed3a09a063a136c98797b04098954f6d7530edcb488a", 1359750),
@@ -107,7 +122,7 @@ MODELS: dict[str, ModelEntry] = {
 
 # The models declare uses when --model is not given: for one photo, and for --burst.
 DEFAULT_MODEL: str | None = "medium"
-DEFAULT_BURST_MODEL: str | None = "small-teacher"
+DEFAULT_BURST_MODEL: str | None = "medium-teacher"
 
 
 def default_model(burst: bool = False) -> str | None:

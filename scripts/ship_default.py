@@ -1,10 +1,12 @@
-"""Turn a trained student into the package's bundled default weights.
+"""Turn a trained model into weights bundled with the package, with their ONNX graphs.
 
-    python scripts/ship_default.py runs/default/student/student.safetensors
+    python scripts/ship_default.py runs/default/student/student.safetensors --name medium-fp16.safetensors
+    python scripts/ship_default.py runs/kt-mix/teacher/teacher.safetensors --name medium-teacher-fp16.safetensors
 
-Writes declare/bundled/small-fp16.safetensors (float16, with the training
-step and config in its header) and prints the sha256 and size to put in
-declare/registry.py.
+Writes declare/bundled/NAME (float16, with the training step and config in its
+header) and the ONNX graphs exported from it (NAME less "-fp16.safetensors",
+.onnx and for a student .statistics.onnx), and prints each file's sha256 and
+size to put in declare/registry.py.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 import torch
 
 from declare.checkpoint import load_checkpoint, save_checkpoint
+from declare.export import export_checkpoint
 from declare_models import get_config, list_presets
 from declare.weights import PACKAGE_WEIGHTS, sha256_of
 
@@ -33,7 +36,9 @@ def main() -> None:
     if same:
         keep["preset"] = same[0]
     out = save_checkpoint(PACKAGE_WEIGHTS / args.name, model, metadata=keep, dtype=torch.float16)
-    print(f"{out}\nsha256 {sha256_of(out)}\nsize {out.stat().st_size}")
+    base = PACKAGE_WEIGHTS / args.name.removesuffix(".safetensors").removesuffix("-fp16")
+    for path in [out, *export_checkpoint(out, base)]:
+        print(f"{path}\n  sha256 {sha256_of(path)}\n  size {path.stat().st_size}")
 
 
 if __name__ == "__main__":

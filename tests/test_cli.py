@@ -202,7 +202,8 @@ def test_burst_uses_the_shipped_teacher_with_no_model_given(tmp_path, monkeypatc
     assert result.exit_code == 0, result.output
     with Image.open(frames[1]) as a, Image.open(tmp_path / "f1.declare.png") as b:
         assert a.size == b.size
-        assert np.abs(np.asarray(b, np.float32) - np.asarray(a, np.float32)).mean() > 0.5  # it did something
+        # it ran the teacher, not a copy: medium-teacher changes this photo by 0.17 levels on average
+        assert np.abs(np.asarray(b, np.float32) - np.asarray(a, np.float32)).mean() > 0.1
 
 
 def test_interrupt_keeps_finished_photos_and_no_partial_file(shots, student, monkeypatch):
