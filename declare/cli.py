@@ -6,7 +6,6 @@ argument is not a subcommand runs ``clean``: the photos need no verb.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -194,12 +193,11 @@ def models_export(model: str, output: Path | None) -> None:
     _needs("models export", "torch", "onnx")
     from declare.checkpoint import CheckpointError
     from declare.export import export_checkpoint
-    from declare.weights import WeightsError, resolve
+    from declare.weights import WeightsError, names_file, resolve
 
     try:
         checkpoint = resolve(model)
-        named = not (Path(model).exists() or model.endswith(".safetensors") or os.sep in model)
-        base = output if output is not None else Path(model) if named else None
+        base = output if output is not None else None if names_file(model) else Path(model)
         for path in export_checkpoint(checkpoint, base):
             click.echo(f"wrote {path}")
     except (CheckpointError, WeightsError) as exc:

@@ -86,6 +86,5 @@ def _export(module: nn.Module, args: tuple, inputs: list[str], outputs: list[str
 
 def exported_engine(model: nn.Module, threads: int = 0) -> OnnxEngine:
     """An ONNX Runtime engine for a model in memory (bench times an untrained preset)."""
-    folder = Path(tempfile.mkdtemp(prefix="declare-onnx-"))
-    main, statistics = export_model(model, folder / "model")[0], graph_paths(folder / "model")[1]
-    return OnnxEngine(main, statistics if statistics.is_file() else None, threads)
+    paths = export_model(model, Path(tempfile.mkdtemp(prefix="declare-onnx-")) / "model")
+    return OnnxEngine(paths[0], paths[1] if len(paths) > 1 else None, threads)

@@ -13,15 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
+from declare.weights import GraphsMissing
+
 FORMAT, FORMAT_VERSION = "declare-onnx", "1"
 
 
 class GraphError(Exception):
     """A graph file ONNX Runtime cannot use as a declare model; one line."""
-
-
-class StaleGraph(GraphError):
-    """Graphs exported from another version of the checkpoint beside them."""
 
 
 def _session(path: Path, threads: int):
@@ -54,39 +52,38 @@ class OnnxEngine:
     """One model's graphs in ONNX Runtime sessions (the statistics graph loads on first use:
     photos of one tile never need it)."""
 
-    name, device, precision = "onnx", "cpu", "fp32"
+    name, device_type, precision = "onnx", "cpu", "fp32"
 
     def __init__(self, main: Path, statistics: Path | None = None, threads: int = 0,
                  checkpoint_sha256: str | None = None):
-        self.main_path, self.threads = Path(main), threads
+        self.main_path, self.statistics_path, self.threads = Path(main), statistics, threads
         self.session = _session(self.main_path, threads)
         meta = _metadata(self.session, self.main_path)
         if checkpoint_sha256 and meta.get("checkpoint_sha256") != checkpoint_sha256:
-            raise StaleGraph(f"{self.main_path} was exported from another version of its checkpoint; "
-                             "export it again ('declare-photo models export'), or use --engine torch")
+            raise GraphsMissing(f"{self.main_path} was exported from another version of its checkpoint; "
+                                "export it again ('declare-photo models export'), or use --engine torch")
         self.kind = meta["arch"]
         self.size_multiple, self.min_side = int(meta["size_multiple"]), int(meta["min_side"])
-        self.statistics_path = statistics or self.main_path.with_name(
-            self.main_path.name[:-len(".onnx")] + ".statistics.onnx")
         self._statistics = None
         inputs = self.session.get_inputs()
         self.input_name = inputs[0].name
-        self.mean_shapes = [(1, int(i.shape[1])) for i in inputs[2:]]
+        # a student's feed for "its own means": use_shared 0, and placeholders it ignores
+        self._own = {"use_shared": np.array(0.0, np.float32),
+                     **{i.name: np.zeros((1, int(i.shape[1])), np.float32) for i in inputs[2:]}}
+        self._shared = np.array(1.0, np.float32)
 
     def run(self, x: np.ndarray, means: list[np.ndarray] | None = None) -> np.ndarray:
         """Transmission of a padded tile; a student's attention uses ``means`` (or its own)."""
         feed = {self.input_name: x}
         if self.kind == "student":
-            own = means is None
-            means = [np.zeros(s, np.float32) for s in self.mean_shapes] if own else means
-            feed["use_shared"] = np.array(0.0 if own else 1.0, np.float32)
-            feed.update({f"mean{i}": m for i, m in enumerate(means)})
+            feed.update(self._own if means is None else
+                        {"use_shared": self._shared, **{f"mean{i}": m for i, m in enumerate(means)}})
         return self.session.run(None, feed)[0]
 
     def statistics(self, x: np.ndarray) -> list[np.ndarray]:
         """A padded tile's channel means, block by block (two-pass tiling's first pass)."""
         if self._statistics is None:
-            if not self.statistics_path.is_file():
+            if self.statistics_path is None or not self.statistics_path.is_file():
                 raise GraphError(f"{self.statistics_path}: missing; tiled photos need the statistics "
                                  "graph beside the model's (export it again)")
             self._statistics = _session(self.statistics_path, self.threads)

@@ -1,7 +1,7 @@
 """The named models declare knows, in one place.
 
-Each entry says where its safetensors file (and ONNX graphs) live (mirrors tried in order), its
-sha256 and size (a download is checked against both), what it is, and the
+Each entry says where its safetensors file lives (mirrors tried in order; its ONNX
+graphs lie beside it), its sha256 and size (a download is checked against both), what it is, and the
 network preset it was trained as (declare_models' presets). ``bundled``, when
 set, names a file shipped inside the package (declare/bundled/) that works with
 no network at all. How each model was trained and measured: README, "Default
@@ -96,8 +96,9 @@ MODELS: dict[str, ModelEntry] = {
         sha256="a76c6e5cfc7296cd234a3235405d5397154d8c29eb880ccc7bcfe28dfca931d6",
         size=759706,
         licence="MIT (training photos: ImageNet samples, BSDS500, Urban100 and others; research use)",
-        description="CPU teacher of the medium preset (376k parameters, fp16), 3,000 steps on three-view synthesis "
-                    "from photos-train; cleans three-view bursts (--burst), the default since 2026-12-02",
+        description="CPU teacher of the medium preset (376k parameters, fp16), 3,000 steps on "
+                    "three-view synthesis from photos-train; cleans three-view bursts (--burst), "
+                    "the default since 2026-12-02",
         bundled="medium-teacher-fp16.safetensors",
         graphs=(
             ModelFile("medium-teacher.onnx", "d0ee49fefdd290153d57fda68c632933dacb27b6c9f1921c3478415cddd218ea", 1494016),

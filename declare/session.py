@@ -15,7 +15,7 @@ import numpy as np
 
 from declare.device import DeviceError, pick_engine
 from declare.extras import installed
-from declare.onnx_engine import GraphError, OnnxEngine, StaleGraph
+from declare.onnx_engine import GraphError, OnnxEngine
 from declare.tiling import runs_whole, tiled, tiled_two_pass
 from declare.weights import GraphsMissing, WeightsError, resolve_graphs
 
@@ -72,18 +72,18 @@ class Session:
 
     @classmethod
     def untrained(cls, preset: str, device: str = "auto", half: bool | None = None,
-                  engine: str = "torch", threads: int = 0) -> "Session":
+                  engine: str = "auto", threads: int = 0) -> "Session":
         """A student of ``preset`` with fresh weights: for timing, which weights do not change.
-        With ``engine`` "onnx" it is exported first (needs declare[train])."""
+        On ONNX Runtime it is exported first (needs declare[train])."""
         from declare.extras import MissingExtra, require
 
         try:
-            pick_engine(engine, device, half)  # refuses what the engine cannot do (onnx: no GPU)
-            require(f"preset:{preset}", "torch")
+            choice = pick_engine(engine, device, half)
+            require(f"preset:{preset}", "torch", *(("onnx",) if choice == "onnx" else ()), extra="train")
             from declare_models import create_model
 
             model = create_model("student", preset)
-            if engine == "onnx":
+            if choice == "onnx":
                 from declare.export import exported_engine
 
                 return cls(exported_engine(model, threads))
@@ -98,22 +98,20 @@ class Session:
 
         return cls(TorchEngine(model, dev, half, threads))
 
-    @property
-    def is_teacher(self) -> bool:
-        return self.engine.kind == "teacher"
-
     def require(self, kind: str) -> None:
         """SessionError unless the model is a ``kind`` ("student" or "teacher")."""
         if self.engine.kind != kind:
             raise SessionError(WRONG_KIND[kind])
 
-    def _padded(self, fn: Callable) -> Callable:
-        """``fn`` on a tile padded as the engine needs, its result cropped back."""
-        def run(x: np.ndarray, *args) -> np.ndarray:
-            h, w = x.shape[-2:]
-            out = fn(pad(x, self.engine.size_multiple, self.engine.min_side), *args)
-            return out[..., :h, :w] if isinstance(out, np.ndarray) else out
-        return run
+    def _pad(self, x: np.ndarray) -> np.ndarray:
+        return pad(x, self.engine.size_multiple, self.engine.min_side)
+
+    def _run(self, x: np.ndarray, means: list[np.ndarray] | None = None) -> np.ndarray:
+        """The engine's result for a tile of any size: padded as it needs, cropped back."""
+        return self.engine.run(self._pad(x), means)[..., :x.shape[-2], :x.shape[-1]]
+
+    def _statistics(self, x: np.ndarray) -> list[np.ndarray]:
+        return self.engine.statistics(self._pad(x))
 
     def clean(self, pixels: np.ndarray, tile: int, overlap: int,
               progress: Callable[[Iterable], Iterable] | None = None) -> np.ndarray:
@@ -122,17 +120,15 @@ class Session:
         x = np.ascontiguousarray(pixels.transpose(2, 0, 1)[None], np.float32)
         multiple = self.engine.size_multiple
         if runs_whole(*x.shape[-2:], tile):
-            return _to_pixels(tiled(self._padded(self.engine.run), x, tile, overlap, progress, multiple))
-        return _to_pixels(tiled_two_pass(self._padded(self.engine.run), self._padded(self.engine.statistics),
-                                         x, tile, overlap, progress, multiple))
+            return _to_pixels(tiled(self._run, x, tile, overlap, progress, multiple))
+        return _to_pixels(tiled_two_pass(self._run, self._statistics, x, tile, overlap, progress, multiple))
 
     def clean_burst(self, frames: list[np.ndarray], tile: int, overlap: int,
                     progress: Callable[[Iterable], Iterable] | None = None) -> np.ndarray:
         """Transmission of the middle of three aligned H x W x 3 views (teacher)."""
         self.require("teacher")
         x = np.ascontiguousarray(np.stack([f.transpose(2, 0, 1) for f in frames])[None], np.float32)
-        return _to_pixels(tiled(self._padded(self.engine.run), x, tile, overlap, progress,
-                                self.engine.size_multiple))
+        return _to_pixels(tiled(self._run, x, tile, overlap, progress, self.engine.size_multiple))
 
 
 def _to_pixels(out: np.ndarray) -> np.ndarray:
@@ -143,10 +139,8 @@ def _onnx_engine(model: str | None, burst: bool, threads: int) -> OnnxEngine:
     try:
         graphs = resolve_graphs(model, burst=burst)
         return OnnxEngine(graphs.main, graphs.statistics, threads, graphs.checkpoint_sha256)
-    except StaleGraph as exc:
-        raise GraphsMissing(str(exc)) from None
     except GraphsMissing:
-        raise
+        raise  # the caller may still run it on PyTorch
     except (GraphError, WeightsError) as exc:
         raise SessionError(str(exc)) from None
 

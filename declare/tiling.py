@@ -2,8 +2,9 @@
 
 Peak memory follows the tile size, not the photo: each tile goes through the
 network alone, and only the float32 output and its weight map are kept at full
-size. Plain NumPy: every engine (ONNX Runtime, PyTorch) tiles the same way. Neighbouring tiles cross-fade linearly over their overlap, so no seam
-shows where they meet.
+size. Neighbouring tiles cross-fade linearly over their overlap, so no seam
+shows where they meet. Plain NumPy: every engine (ONNX Runtime, PyTorch) tiles
+the same way.
 """
 
 from __future__ import annotations

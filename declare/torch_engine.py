@@ -19,7 +19,7 @@ class TorchEngine:
     def __init__(self, model: torch.nn.Module, device: torch.device, half: bool, threads: int = 0):
         if threads:
             torch.set_num_threads(threads)
-        self.model, self.device, self.half = model, device, half
+        self.model, self.device, self.device_type, self.half = model, device, device.type, half
         self.dtype = torch.float16 if half else torch.float32
         self.precision = "fp16" if half else "fp32"
         # channels_last is ~2.4x faster on the CPU (benchmarks/preset_speed.py)

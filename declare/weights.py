@@ -3,8 +3,8 @@
 Files live in the user cache folder (``DECLARE_CACHE_DIR`` overrides it). A
 download streams to ``NAME.safetensors.part``, resumes with an HTTP Range
 request after an interruption, is checked against the registry's size and
-sha256, and only then is renamed into place (a model's ONNX graphs the same way); a lock file keeps two runs from
-writing the same file. ``DECLARE_WEIGHTS_URL`` replaces the registry's hosts
+sha256, and only then is renamed into place (a model's ONNX graphs the same
+way); a lock file keeps two runs from writing the same file. ``DECLARE_WEIGHTS_URL`` replaces the registry's hosts
 with a mirror; ``DECLARE_OFFLINE=1`` never touches the network. Only
 safetensors checkpoints and ONNX graphs are accepted, so nothing from the network
 is unpickled.
@@ -90,11 +90,18 @@ def resolve(spec: str | None, progress: bool = True, burst: bool = False) -> Pat
     (for one photo, or with ``burst`` for three views)."""
     spec = spec if spec is not None else _default(burst)
     path = Path(spec).expanduser()
-    if path.exists() or os.sep in spec or spec.endswith((".safetensors", ".pt", ".pth", ".ckpt")):
+    if names_file(spec):
         if not path.exists():
             raise WeightsError(f"--model {spec}: no such checkpoint file")
         return path
     return fetch(get_entry(spec), progress=progress)
+
+
+def names_file(spec: str) -> bool:
+    """Whether ``--model SPEC`` names a file (a path, or a checkpoint or graph's suffix),
+    not a registered model."""
+    return (Path(spec).expanduser().exists() or os.sep in spec
+            or spec.endswith((".safetensors", ".pt", ".pth", ".ckpt", ".onnx")))
 
 
 @dataclass(frozen=True)
@@ -102,7 +109,7 @@ class Graphs:
     """The ONNX graphs of one model, for the ONNX Runtime engine."""
 
     main: Path
-    statistics: Path | None        # a student's statistics graph (two-pass tiling); None: beside main
+    statistics: Path | None        # a student's statistics graph (two-pass tiling); None: a teacher's
     checkpoint_sha256: str | None  # the checkpoint they must have been made from (a user's own)
 
 
@@ -123,8 +130,8 @@ def resolve_graphs(spec: str | None, progress: bool = True, burst: bool = False)
     if spec.endswith(".onnx"):
         if not path.is_file():
             raise WeightsError(f"--model {spec}: no such ONNX file")
-        return Graphs(path, None, None)
-    if path.exists() or os.sep in spec or spec.endswith((".safetensors", ".pt", ".pth", ".ckpt")):
+        return Graphs(path, graph_paths(path.with_suffix(""))[1], None)
+    if names_file(spec):
         checkpoint = resolve(spec, progress, burst)
         main, statistics = graph_paths(checkpoint.with_suffix(""))
         if not main.is_file():
@@ -179,7 +186,7 @@ def download(entry: ModelEntry, progress: bool = True, timeout=TIMEOUT) -> Path:
     """Download (resuming a .part file), verify, and move into the cache."""
     path = cached_path(entry)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _Lock(path.with_suffix(".lock")):
+    with _Lock(_lock(path)):
         if is_valid(entry, path):  # another run finished it while we waited
             return path
         errors = []
@@ -198,6 +205,11 @@ def download(entry: ModelEntry, progress: bool = True, timeout=TIMEOUT) -> Path:
 
 def _part(path: Path) -> Path:
     return path.with_name(path.name + ".part")
+
+
+def _lock(path: Path) -> Path:
+    """The lock of one file's download (NAME.onnx and NAME.safetensors each have their own)."""
+    return path.with_name(path.name + ".lock")
 
 
 def partial_path(entry: ModelEntry) -> Path:
@@ -272,7 +284,7 @@ def remove(entry: ModelEntry) -> list[Path]:
     gone = []
     for part in (entry, *entry.graph_entries()):
         path = cached_path(part)
-        gone += [p for p in (path, _part(path), path.with_suffix(".lock")) if p.exists()]
+        gone += [p for p in (path, _part(path), _lock(path)) if p.exists()]
     for p in gone:
         p.unlink()
     return gone

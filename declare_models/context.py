@@ -19,7 +19,7 @@ class ChannelAttention(nn.Module):
 
     The squeeze is the one place the student looks at its whole input, so a tile
     of a photo would be weighted by the tile's own means, not the photo's. For
-    tiled inference the photo's means are gathered over all tiles first and then
+    tiled inference the photo's means are taken first (declare/tiling.py) and then
     handed to every tile through :attr:`shared` (see declare_models/inference.py).
     """
 

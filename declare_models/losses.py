@@ -65,7 +65,8 @@ def exclusion_loss(transmission: torch.Tensor, reflection: torch.Tensor, levels:
     for level in range(levels):
         for gt, gr in zip(gradients(t), gradients(r)):
             with torch.no_grad():
-                scale = 2 * gt.abs().mean((1, 2, 3), keepdim=True) / gr.abs().mean((1, 2, 3), keepdim=True).clamp_min(1e-6)
+                magnitude = gr.abs().mean((1, 2, 3), keepdim=True).clamp_min(1e-6)
+                scale = 2 * gt.abs().mean((1, 2, 3), keepdim=True) / magnitude
             squashed = torch.tanh(gt / 2) ** 2 * torch.tanh(gr * scale / 2) ** 2
             total = total + squashed.mean((1, 2, 3)).clamp_min(1e-12) ** 0.25
         if level + 1 < levels:

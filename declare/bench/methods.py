@@ -38,7 +38,6 @@ class Method:
     run: Callable[[np.ndarray], np.ndarray]   # H x W x 3 float in [0, 1] -> same
     device: str = "cpu"
     precision: str = "fp32"
-    session: object | None = field(default=None, repr=False)
     engine: str = "-"
     # PyTorch's engine for the same network, whose FLOP counter can see it (an ONNX method's
     # twin), and the same work run on it; None where PyTorch is not installed
@@ -71,9 +70,8 @@ def model_method(spec: str, device: str, half: bool, tile: int, overlap: int,
     on ``engine`` (auto: as 'declare-photo clean' picks)."""
     session = _session(spec, device, half, engine)
     name = label or unique_labels([spec])[spec]
-    method = Method(name, lambda x: session.clean(x, tile, overlap), session.engine.device
-                    if isinstance(session.engine.device, str) else session.engine.device.type,
-                    session.engine.precision, session, session.engine.name)
+    method = Method(name, lambda x: session.clean(x, tile, overlap), session.engine.device_type,
+                    session.engine.precision, session.engine.name)
     if session.engine.name == "torch":
         method.network, method.count = session.engine, method.run
     elif installed("torch"):
@@ -87,8 +85,7 @@ def _session(spec: str, device: str, half: bool | None, engine: str):
 
     try:
         if spec.startswith("preset:"):
-            chosen = engine if engine != "auto" else ("torch" if device in ("cuda", "mps") or half else "onnx")
-            return Session.untrained(spec.split(":", 1)[1], device, half, chosen)
+            return Session.untrained(spec.split(":", 1)[1], device, half, engine)
         return Session.load(spec, device, half, engine=engine)
     except SessionError as exc:
         raise MethodError(f"{spec}: {exc}") from None

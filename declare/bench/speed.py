@@ -6,10 +6,11 @@ Peak memory is the process's resident set size sampled while the size runs
 (on CUDA: the peak allocated by torch). The FLOP count comes from PyTorch's
 own counter on a 512x512 input, scaled per megapixel (the networks are fully
 convolutional); for the ONNX engine, on the same network in PyTorch when that
-is installed (else those columns stay empty). The share of the machine divides the FLOPs a photo really
-took (counted on the first warm-up run: tile overlaps and the tiling's
-statistics pass included) per second by a large matmul's measured rate at
-the same precision on the same device ("share of the machine's peak").
+is installed (else those columns stay empty). The share of the machine divides
+the FLOPs a photo really took (counted on the first warm-up run: tile overlaps
+and the tiling's statistics pass included) per second by a large matmul's
+measured rate at the same precision on the same device ("share of the
+machine's peak").
 """
 
 from __future__ import annotations
@@ -177,9 +178,9 @@ def measure(method: Method, megapixels: float, repeats: int = 3, warmup: int = 1
     for i in range(warmup):
         if i == 0 and method.count is not None:
             work = _counted(lambda: method.count(image))
-            method.run(image)
-        else:
-            method.run(image)
+            if method.count is method.run:  # PyTorch's own run was the warm-up
+                continue
+        method.run(image)
     times = []
     with PeakMemory(method.device) as memory:
         for _ in range(repeats):
