@@ -35,7 +35,8 @@ class Options:
     skip_existing: bool = option(False, "Skip photos whose output exists (to resume a batch).",
                                  "--skip-existing", is_flag=True)
     model: str | None = option(
-        None, "A registered model (see 'declare-photo models list') or a checkpoint file (.safetensors).",
+        None, "A registered model (see 'declare-photo models list'), a checkpoint file (.safetensors) "
+              "or its exported graph (.onnx).",
         "--model", metavar="NAME|PATH")
     burst: bool = option(False, "Three views A B C of one scene: the teacher cleans B using A and C.",
                          "--burst", is_flag=True)

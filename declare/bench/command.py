@@ -174,7 +174,7 @@ def speed(pick: Choice, presets, sizes, engines, devices, precisions, repeats, w
     header = {"matmul_gflops": {f"{d} {p}": r / 1e9 for (d, p), r in rates.items()}, "tf32": tf32_state(),
               "repeats": repeats, "warmup": warmup, "tile": pick.tile}
     out.emit({**header, "rows": rows}, rows, SPEED_COLUMNS)
-    if out.table:
+    if out.table and rates:  # none without PyTorch, which measures it
         click.echo("matmul rate (the 'of matmul' reference, same device and precision): "
                    + ", ".join(f"{d} {p} {r / 1e9:.0f} GFLOP/s" for (d, p), r in rates.items())
                    + ("" if header["tf32"] is None else f"; CUDA fp32 with TF32 {'on' if header['tf32'] else 'off'}"))
