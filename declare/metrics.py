@@ -10,6 +10,13 @@ Inputs are H x W x C float arrays in [0, 1]. Two SSIMs, both over the valid
   ``util/index.py``, reused by IBCLN-era work): scikit-image's defaults on
   8-bit images, a 7x7 uniform window with sample covariance (N/(N-1)).
 
+"Reflection removed" is ours: the share of the input's difference from the truth
+that a result takes away where that difference is large (the reflection, as
+the pair shows it); each image is first brought to the truth by its best gain
+per channel, so neither dimming nor a colour cast moves it, and 4x4 blocks are
+averaged, so the pairs' small misalignments do not count. 0 for the input
+itself, 100 for the truth, negative for a result that adds difference.
+
 LMSE is Grosse et al. (2009)'s local scale-invariant MSE: 20x20 windows every
 10 pixels, each window's estimate scaled by its best factor, summed errors
 over summed energy of the ground truth, per channel then averaged.
@@ -48,6 +55,35 @@ def psnr_gain_fit(estimate: np.ndarray, truth: np.ndarray) -> float:
     energy = float(np.einsum("i,i->", e, e, dtype=np.float64))  # float64 sums, no float64 copies
     gain = float(np.einsum("i,i->", e, t, dtype=np.float64)) / energy if energy > 0 else 1.0
     return psnr(np.asarray(estimate, np.float32) * np.float32(gain), truth)
+
+
+def reflection_removed(estimate: np.ndarray, truth: np.ndarray, image: np.ndarray,
+                       threshold: float = 0.05, block: int = 4) -> float:
+    """Percent of the input's gain-fitted difference from the truth that ``estimate``
+    removes, over the blocks where that difference exceeds ``threshold`` (mean over
+    channels, of 1); NaN where there is none."""
+    e, t, x = (_block_means(np.asarray(a, np.float32), block) for a in (estimate, truth, image))
+    before = np.abs(_channel_gain_fit(x, t) - t).mean(-1)
+    after = np.abs(_channel_gain_fit(e, t) - t).mean(-1)
+    where = before > threshold
+    if not where.any():
+        return float("nan")
+    return float(100 * (1 - after[where].sum(dtype=np.float64) / before[where].sum(dtype=np.float64)))
+
+
+def _block_means(a: np.ndarray, block: int) -> np.ndarray:
+    if a.ndim == 2:
+        a = a[..., None]
+    h, w = max(1, a.shape[0] // block), max(1, a.shape[1] // block)
+    if a.shape[0] < block or a.shape[1] < block:
+        return a
+    return a[:h * block, :w * block].reshape(h, block, w, block, a.shape[2]).mean((1, 3))
+
+
+def _channel_gain_fit(a: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    energy = np.einsum("hwc,hwc->c", a, a, dtype=np.float64)
+    gains = np.einsum("hwc,hwc->c", a, truth, dtype=np.float64) / np.maximum(energy, 1e-12)
+    return a * gains.astype(np.float32)
 
 
 def _window(kind: str) -> tuple[np.ndarray, float]:
@@ -148,20 +184,27 @@ class Metric:
     digits: int               # decimals shown
     higher_is_better: bool
     label: str                # plot axis
-    compute: Callable[[np.ndarray, np.ndarray, str], float]  # (estimate, truth, ssim kind)
+    compute: Callable[[np.ndarray, np.ndarray, str, np.ndarray | None], float]  # (estimate, truth,
+    #                                                        ssim kind, input: None where not at hand)
+    needs_input: bool = False  # scored only where the input is given
     published: bool = False   # the paper's Table 1 prints it (with SSIM as the papers compute it)
 
 
 METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("psnr", "PSNR dB", 2, True, "PSNR (dB), higher is better", lambda e, t, k: psnr(e, t)),
+    Metric("psnr", "PSNR dB", 2, True, "PSNR (dB), higher is better", lambda e, t, k, x: psnr(e, t)),
     Metric("psnr_fit", "PSNR fit", 2, True, "PSNR after a gain fit (dB), higher is better",
-           lambda e, t, k: psnr_gain_fit(e, t)),
-    Metric("ssim", "SSIM", 4, True, "SSIM, higher is better", lambda e, t, k: ssim(e, t, k), published=True),
-    Metric("lmse", "LMSE", 4, False, "LMSE, lower is better", lambda e, t, k: lmse(e, t), published=True),
+           lambda e, t, k, x: psnr_gain_fit(e, t)),
+    Metric("ssim", "SSIM", 4, True, "SSIM, higher is better", lambda e, t, k, x: ssim(e, t, k),
+           published=True),
+    Metric("lmse", "LMSE", 4, False, "LMSE, lower is better", lambda e, t, k, x: lmse(e, t), published=True),
+    Metric("removed", "Removed %", 1, True, "reflection removed (%), higher is better",
+           lambda e, t, k, x: reflection_removed(e, t, x), needs_input=True),
 )}
 
 
-def score(estimate: np.ndarray, truth: np.ndarray, names=None, ssim_kind: str = "gaussian") -> dict[str, float]:
-    """The named metrics (default: every one in METRICS), in the table's order."""
-    return {m.name: m.compute(estimate, truth, ssim_kind) for m in METRICS.values()
-            if names is None or m.name in names}
+def score(estimate: np.ndarray, truth: np.ndarray, names=None, ssim_kind: str = "gaussian",
+          image: np.ndarray | None = None) -> dict[str, float]:
+    """The named metrics (default: every one in METRICS), in the table's order; those
+    that compare with the input need ``image`` and are left out without it."""
+    return {m.name: m.compute(estimate, truth, ssim_kind, image) for m in METRICS.values()
+            if (names is None or m.name in names) and (image is not None or not m.needs_input)}

@@ -113,3 +113,23 @@ def test_psnr_gain_fit_ignores_a_global_gain_and_sees_structure():
     noisy = truth + rng.normal(0, 0.05, truth.shape).astype(np.float32)
     assert psnr_gain_fit(noisy * 0.9, truth) == pytest.approx(psnr_gain_fit(noisy, truth), abs=0.01)
     assert psnr_gain_fit(noisy, truth) < psnr_gain_fit(truth * 0.7, truth)
+
+
+def test_reflection_removed_counts_the_reflection_not_brightness_or_colour():
+    from declare.metrics import reflection_removed, score
+
+    rng = np.random.default_rng(4)
+    truth = rng.uniform(0.1, 0.6, (64, 64, 3)).astype(np.float32)
+    reflection = np.zeros_like(truth)
+    reflection[16:48, 16:48] = 0.3  # a bright patch over the scene
+    image = truth + reflection
+    assert reflection_removed(image, truth, image) == pytest.approx(0.0, abs=1e-6)
+    assert reflection_removed(truth, truth, image) == pytest.approx(100.0)
+    half = truth + 0.5 * reflection
+    assert 40 < reflection_removed(half, truth, image) < 60
+    # neither dimming nor a colour cast of the input removes anything
+    assert reflection_removed(image * 0.9, truth, image) == pytest.approx(0.0, abs=1e-4)
+    assert reflection_removed(image * np.float32([1.0, 0.9, 0.8]), truth, image) == pytest.approx(0.0, abs=1e-4)
+    assert reflection_removed(truth + 2 * reflection, truth, image) < 0  # a stronger one is worse
+    assert np.isnan(reflection_removed(truth, truth, truth))  # nothing to remove
+    assert "removed" not in score(truth, truth) and score(truth, truth, image=image)["removed"] == pytest.approx(100)

@@ -322,7 +322,9 @@ def test_real_pair_validation_scores_whole_photos_and_picks_the_best(photo_folde
     reals = [r for r in _log(out) if "val_real" in r]
     assert [r["step"] for r in reals] == [2, 4]
     scores = reals[0]["val_real"]["realish"]
-    assert set(scores) == {"psnr", "psnr_fit", "ssim", "input_psnr", "input_psnr_fit", "input_ssim"}
+    assert set(scores) == {"psnr", "psnr_fit", "ssim", "removed",
+                           "input_psnr", "input_psnr_fit", "input_ssim", "input_removed"}
+    assert scores["input_removed"] == 0  # the input removes nothing of its own reflection
     gain = scores["psnr_fit"] - scores["input_psnr_fit"] + 100 * (scores["ssim"] - scores["input_ssim"])
     assert reals[0]["val_real"]["score"] == pytest.approx(gain, abs=0.01)  # one set: mean = worst (rounded)
     from declare.metrics import psnr

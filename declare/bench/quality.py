@@ -69,7 +69,7 @@ def evaluate(dataset: str, pairs: list, methods: list[Method], ssim_kind: str = 
             out = np.asarray(method.run(x), np.float32)
             seconds = time.perf_counter() - start
             rows.append(quality_row(dataset, pair.subset, pair.image.name, method.name,
-                                    score(out, gt, ssim_kind=ssim_kind), seconds))
+                                    score(out, gt, ssim_kind=ssim_kind, image=x), seconds))
             del out
             if on_step:
                 on_step(pair.image.name, method.name)
@@ -90,8 +90,15 @@ def summarise(rows: list[dict]) -> list[dict]:
                 if r["subset"] == subset:
                     groups.setdefault((subset_label(dataset, subset), r["method"]), []).append(r)
     return [{"dataset": d, "method": m, "images": len(g),
-             **{k: float(np.mean([r[k] for r in g])) for k in (*METRICS, "seconds")}}
+             **{k: _mean([r[k] for r in g]) for k in (*METRICS, "seconds")}}
             for (d, m), g in groups.items()]
+
+
+def _mean(values: list[float]) -> float:
+    """The mean of the images that have a value (LMSE of a tiny photo, reflection removed
+    where input and truth agree everywhere: NaN); NaN if none has."""
+    kept = [v for v in values if not np.isnan(v)]
+    return float(np.mean(kept)) if kept else float("nan")
 
 
 def subset_label(dataset: str, subset: str) -> str:

@@ -4,7 +4,8 @@ Synthetic validation hid the product's defect (a model that beat its synthetic
 inputs made real photos worse), so folders of real pairs given to ``--val-data``
 are scored the way users meet them: whole photos (downscaled to ``val_size``
 on the longer side, the truth with them), PSNR and SSIM next to those of the
-untouched input. A set's gain is dB of PSNR after the best per-photo gain
+untouched input, and the share of the reflection removed (logged, not scored:
+declare.metrics). A set's gain is dB of PSNR after the best per-photo gain
 (which a global brightness change cannot move: reflections add light, so
 dimming alone scores on plain PSNR) plus 100 x SSIM (0.01 SSIM counts as 1
 dB) over the input's; the selection score is the mean of the sets' gains and
@@ -24,7 +25,7 @@ import torch
 from declare.data.layouts import find_pairs
 from declare.metrics import score
 
-SCORED = ("psnr", "psnr_fit", "ssim")  # by name from declare.metrics.METRICS
+SCORED = ("psnr", "psnr_fit", "ssim", "removed")  # by name from declare.metrics.METRICS
 
 
 @dataclass
@@ -54,7 +55,7 @@ def load_real_sets(folders: list[str], size: int, only: frozenset[str] | None = 
             if x.shape == gt.shape:
                 inputs.append(x)
                 truths.append(gt)
-        identity = _mean_scores(inputs, truths)
+        identity = _mean_scores(inputs, truths, inputs)
         sets.append(RealSet(Path(folder).resolve().name + suffix, inputs, truths, identity))
     return sets, others
 
@@ -74,9 +75,10 @@ def _load(path: Path, size: int) -> np.ndarray:
     return np.ascontiguousarray(pixels, np.float32)
 
 
-def _mean_scores(outputs: list[np.ndarray], truths: list[np.ndarray]) -> dict[str, float]:
-    each = [score(o, t, SCORED) for o, t in zip(outputs, truths)]
-    return {k: float(np.mean([e[k] for e in each])) for k in SCORED}
+def _mean_scores(outputs: list[np.ndarray], truths: list[np.ndarray], inputs: list[np.ndarray]
+                 ) -> dict[str, float]:
+    each = [score(o, t, SCORED, image=x) for o, t, x in zip(outputs, truths, inputs)]
+    return {k: float(np.nanmean([e[k] for e in each])) for k in SCORED}
 
 
 @torch.no_grad()
@@ -89,7 +91,7 @@ def score_real(clean: Callable[[torch.Tensor], torch.Tensor], sets: list[RealSet
         for x in s.inputs:
             t = torch.from_numpy(x).permute(2, 0, 1)[None].to(device)
             outputs.append(clean(t).float().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy())
-        mine = _mean_scores(outputs, s.truths)
+        mine = _mean_scores(outputs, s.truths, s.inputs)
         result[s.name] = {**{k: round(v, 4) for k, v in mine.items()},
                           **{f"input_{k}": round(v, 4) for k, v in s.identity.items()}}
         gains.append(mine["psnr_fit"] - s.identity["psnr_fit"] + 100 * (mine["ssim"] - s.identity["ssim"]))
