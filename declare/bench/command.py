@@ -201,7 +201,7 @@ def speed(pick: Choice, presets, sizes, engines, devices, precisions, repeats, w
 @click.option("--per-image", is_flag=True, help="Print every image's scores, not only the means.")
 @output_options
 def quality(folders, pick: Choice, published, ssim_kind, device, engine, limit, per_image, out: Outputs) -> None:
-    """PSNR, SSIM and LMSE against ground truth, per image, subset and dataset.
+    """PSNR, SSIM, LMSE and reflection removed against ground truth, per image, subset and dataset.
 
     One image at a time; with --json FILE the results so far are written after
     every image, so an interrupted run keeps what it measured.
