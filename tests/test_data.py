@@ -387,3 +387,38 @@ def test_pair_crops_take_a_scale_a_flip_and_one_exposure_for_both(tmp_path):
     assert len(held) == 1
     with pytest.raises(DataError):
         PairFolder(tmp_path, crop=64, exclude=frozenset({"0.png"}))
+
+
+def test_a_pairs_reflection_layer_is_what_the_glass_added(tmp_path):
+    from declare.data.real_reflections import reflection_layer
+
+    truth = torch.from_numpy(real_array("glass-1.jpg", size=(96, 72)).astype(np.float32) / 255).permute(2, 0, 1)
+    veil = torch.zeros_like(truth)
+    veil[:, 20:50, 30:70] = 0.3  # a reflection over part of the scene
+    image = (0.85 * truth + veil).clamp(0, 1)
+    layer = reflection_layer(image, truth)
+    inside, outside = layer[:, 25:45, 35:65], torch.cat([layer[:, :15], layer[:, 55:]], 1)
+    assert float(inside.mean()) == pytest.approx(0.3, abs=0.03)  # the glass's dimming is not reflection
+    assert float(outside.mean()) < 0.01
+
+
+def test_real_reflection_samples_lay_a_layer_over_another_photo(photo_folder, tmp_path):
+    from declare.data.layouts import images_in
+    from declare.data.real_reflections import RealReflections
+
+    pairs = tmp_path / "pairs"
+    for i in range(2):
+        truth = real_array(f"glass-{i + 1}.jpg", size=(120, 90))
+        image = np.clip(truth.astype(np.float32) * 0.9 + 60, 0, 255).astype(np.uint8)
+        for folder, a in (("blended", image), ("transmission_layer", truth)):
+            (pairs / folder).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(a).save(pairs / folder / f"{i}.png")
+    data = RealReflections(images_in(photo_folder), find_pairs(pairs), length=10, crop=48, seed=3)
+    a, b = data[4], data[4]
+    assert all(torch.equal(a[k], b[k]) for k in a)  # every draw derives from (seed, epoch, index)
+    image, t, r = a["frames"][1], a["t"][1], a["r"][1]
+    assert image.shape == (3, 48, 48) and bool(a["t_valid"][1]) and not bool(a["has_views"])
+    assert float(r.mean()) > 0.05  # a reflection is there ...
+    lit = t > 0.1  # under it, the target dimmed by the glass (one factor and a tint per channel)
+    ratio = (image - r)[lit] / t[lit]
+    assert 0.7 < float(ratio.min()) and float(ratio.max()) < 1.0 + 1e-5

@@ -507,3 +507,27 @@ def test_training_defaults_to_the_shipped_default_size():
     from declare import registry
 
     assert TrainConfig().preset == registry.MODELS[registry.default_model()].preset
+
+
+def test_real_reflections_come_from_the_training_pairs_over_the_photos(photo_folder, tmp_path):
+    from declare.data.real_reflections import RealReflections
+
+    pairs = _real_pairs(tmp_path / "realish", count=4)
+    listed = tmp_path / "val.txt"
+    listed.write_text("1.png\n")
+    out = tmp_path / "run"
+    trainer = Trainer(_config(photo_folder, out, stage="student", ablate=["no-transfer"], steps=2,
+                              data=[str(photo_folder), str(pairs)], data_weights=[1, 1], real_reflections=2,
+                              val_pairs=str(listed), batch_size=8, epoch_size=64))
+    reflections = trainer.train_sets[2]
+    assert isinstance(reflections, RealReflections) and len(reflections.layers) == 3  # 1.png held out
+    assert trainer.data.weights == [1, 1, 2]
+    trainer.run()  # trains on the three kinds together
+    assert (out / "student-last.safetensors").exists()
+
+
+def test_real_reflections_need_pairs_and_photos_and_are_the_students(photo_folder, tmp_path):
+    with pytest.raises(TrainError, match="folder of photos and one of image pairs"):
+        Trainer(_config(photo_folder, tmp_path / "a", stage="student", ablate=["no-transfer"], real_reflections=1))
+    with pytest.raises(ValueError, match="student"):
+        _config(photo_folder, tmp_path / "b", stage="teacher", real_reflections=1)

@@ -68,6 +68,22 @@ class _Base(Dataset):
         return stack
 
 
+def random_window(stack: torch.Tensor, crop: int, gen: torch.Generator) -> torch.Tensor:
+    """A square window of (N, 3, H, W) from ``crop`` px to the short side (log-uniform),
+    resized to ``crop``, flipped half the time: a crop sees a meaningful part of a scene."""
+    h, w = stack.shape[-2:]
+    short = min(h, w)
+    lo, hi = np.log(min(crop, short)), np.log(short)
+    side = int(round(float(np.exp(lo + (hi - lo) * float(torch.rand((), generator=gen))))))
+    top = int(torch.randint(0, h - side + 1, (), generator=gen))
+    left = int(torch.randint(0, w - side + 1, (), generator=gen))
+    window = stack[..., top:top + side, left:left + side]
+    if side != crop:
+        window = F.interpolate(window, size=(crop, crop), mode="bilinear", align_corners=False,
+                               antialias=side > crop)
+    return window.flip(-1) if bool(torch.rand((), generator=gen) < 0.5) else window
+
+
 def _sample(frames, t, r, t_valid, r_valid, has_views) -> dict[str, torch.Tensor]:
     return {"frames": frames, "t": t, "r": r, "t_valid": torch.tensor(t_valid),
             "r_valid": torch.tensor(r_valid), "has_views": torch.tensor(has_views)}
@@ -120,18 +136,7 @@ class PairFolder(_Base):
     def _crop_flip(self, stack: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         if not self.augment:
             return super()._crop_flip(stack, gen)
-        h, w = stack.shape[-2:]
-        short = min(h, w)
-        lo, hi = np.log(min(self.crop, short)), np.log(short)
-        side = int(round(float(np.exp(lo + (hi - lo) * float(torch.rand((), generator=gen))))))
-        top = int(torch.randint(0, h - side + 1, (), generator=gen))
-        left = int(torch.randint(0, w - side + 1, (), generator=gen))
-        window = stack[..., top:top + side, left:left + side]
-        if side != self.crop:
-            window = F.interpolate(window, size=(self.crop, self.crop), mode="bilinear",
-                                   align_corners=False, antialias=side > self.crop)
-        if bool(torch.rand((), generator=gen) < 0.5):
-            window = window.flip(-1)
+        window = random_window(stack, self.crop, gen)
         lo_e, hi_e = self.EXPOSURE
         gain = (lo_e + (hi_e - lo_e) * torch.rand((), generator=gen)) * (
             1 + self.BALANCE * (2 * torch.rand(3, generator=gen) - 1))

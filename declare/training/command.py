@@ -156,7 +156,8 @@ def train(ctx: click.Context, **values) -> None:
     out = Path(both.out)
     teacher_data, weights = _multi_view(both)
     teacher_cfg = dataclasses.replace(both, stage="teacher", out=str(out / "teacher"), data=teacher_data,
-                                      data_weights=weights, resume=_resuming(both, out / "teacher"))
+                                      data_weights=weights, real_reflections=0.0,
+                                      resume=_resuming(both, out / "teacher"))
     final = out / "teacher" / "teacher.safetensors"
     needs_teacher = not {"no-transfer", "no-hallucination"} & set(both.ablate)
     if not needs_teacher:

@@ -42,6 +42,9 @@ class TrainConfig:
                                metavar="DIR")
     data_weights: list[float] = setting([], "Mixture weight of each --data folder, in order (default equal).",
                                        metavar="W")
+    real_reflections: float = setting(0.0, "Mixture weight of photos with a real reflection laid over them "
+                                      "(student): the --data photos under the reflections of the --data pair "
+                                      "folders (input minus truth, --val-pairs held out); 0: none.", metavar="W")
     val_data: list[str] = setting([], "Validation folder (repeatable). Default: held out from --data. "
                                    "Folders of real pairs (Real20, Nature, ...) are scored as whole photos "
                                    "beside the input itself, and choose the final weights.", metavar="DIR")
@@ -126,6 +129,10 @@ class TrainConfig:
                      "keep_checkpoints", "val_every", "log_every", "lr_decay_every", "val_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.replace('_', '-')} must be at least 1")
+        if self.real_reflections < 0:
+            raise ValueError("real-reflections must be at least 0")
+        if self.real_reflections and self.stage == "teacher":
+            raise ValueError("real-reflections are single images: the student stage's only")
         if self.pair_shift < 0:
             raise ValueError("pair-shift must be at least 0")
         if not 0 <= self.ema_decay < 1:

@@ -61,6 +61,10 @@ class DataMixture:
             self.train_sets.append(train)
             if held is not None:
                 val.append(held)
+        self.weights = list(cfg.data_weights or [1.0] * len(cfg.data))
+        if cfg.real_reflections:
+            self.train_sets.append(self._real_reflections())
+            self.weights.append(cfg.real_reflections)
         self.real_sets, others = load_real_sets(cfg.val_data, cfg.val_size)
         held_out = cfg.held_out_pairs()
         if held_out:
@@ -97,6 +101,18 @@ class DataMixture:
         val = Subset(val_base, sorted(order[:n_val].tolist())) if n_val else None
         return Subset(probe, sorted(order[n_val:].tolist())), val
 
+    def _real_reflections(self):
+        """The --data photos under the reflections of the --data pair folders' training pairs."""
+        from declare.data.real_reflections import RealReflections
+
+        photos = [p for d in self._synthetic() for p in (*d.t_pool, *d.r_pool)]
+        pairs = [base(d).items[i] for d in self.train_sets if not teaches(d)
+                 for i in (d.indices if isinstance(d, Subset) else range(len(d)))]
+        if not photos or not pairs:
+            raise MixtureError("--real-reflections needs a --data folder of photos and one of image pairs")
+        cfg = self.cfg
+        return RealReflections(photos, pairs, cfg.epoch_size, cfg.crop, cfg.seed, cfg.synthesis)
+
     def _photo_bank(self):
         """Synthetic batches made on the device, from photos decoded once into memory."""
         from declare.data.bank import PhotoBank
@@ -118,7 +134,7 @@ class DataMixture:
         """This rank's batches of ``epoch`` from ``step`` on, in mixture order."""
         cfg = self.cfg
         sizes = [len(d) for d in self.train_sets]
-        weights = cfg.data_weights or [1.0] * len(sizes)
+        weights = self.weights
         per_epoch = steps_per_epoch * cfg.batch_size * self.world
         order = mixture_order(sizes, weights, per_epoch, cfg.seed, epoch)
         mine = order[self.rank::self.world]
