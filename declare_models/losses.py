@@ -74,6 +74,16 @@ def exclusion_loss(transmission: torch.Tensor, reflection: torch.Tensor, levels:
     return (total / (2 * levels)).mean()
 
 
+def reflection_area_loss(pred: torch.Tensor, target: torch.Tensor, image: torch.Tensor,
+                         threshold: float = 0.05) -> torch.Tensor:
+    """L1 over the pixels where the input differs from the truth by more than ``threshold``
+    (mean over channels): where the reflection is. Added to L_R it weighs those pixels more,
+    so a model unsure whether a pattern is reflection or scene, which plain L1 answers by
+    keeping it (the median of the two), leans towards removing it. Mean over all pixels."""
+    where = ((image - target).abs().mean(1, keepdim=True) > threshold).to(pred.dtype)
+    return ((pred - target).abs() * where).mean()
+
+
 def best_gain(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """(B, 1, 1, 1) least-squares factors g minimising |g * pred - target| per sample, as
     constants (no gradient): the exposure difference a real pair's two shots may have."""

@@ -197,3 +197,16 @@ def test_exclusion_loss_is_low_when_edges_differ_and_high_when_they_coincide():
     pred = t.clone().requires_grad_()
     exclusion_loss(pred, r_same).backward()
     assert pred.grad.abs().sum() > 0
+
+
+def test_reflection_area_loss_counts_only_where_the_reflection_is():
+    from declare_models.losses import reflection_area_loss
+
+    target = torch.full((1, 3, 8, 8), 0.4)
+    image = target.clone()
+    image[..., :4, :] += 0.3  # a reflection over the top half
+    assert float(reflection_area_loss(image, target, image)) == pytest.approx(0.3 / 2)  # keeping it costs
+    assert float(reflection_area_loss(target, target, image)) == 0  # removing it does not
+    wrong_elsewhere = target.clone()
+    wrong_elsewhere[..., 4:, :] += 0.3  # an error where there is no reflection: plain L_R's business
+    assert float(reflection_area_loss(wrong_elsewhere, target, image)) == 0

@@ -531,3 +531,14 @@ def test_real_reflections_need_pairs_and_photos_and_are_the_students(photo_folde
         Trainer(_config(photo_folder, tmp_path / "a", stage="student", ablate=["no-transfer"], real_reflections=1))
     with pytest.raises(ValueError, match="student"):
         _config(photo_folder, tmp_path / "b", stage="teacher", real_reflections=1)
+
+
+def test_the_students_extra_terms_are_weighted_into_its_loss(photo_folder, tmp_path):
+    out = tmp_path / "run"
+    Trainer(_config(photo_folder, out, stage="student", ablate=["no-transfer"], steps=2,
+                    w_reflection_area=2.0, w_exclusion=0.5)).run()
+    for record in [r for r in _log(out) if "loss" in r]:
+        terms = record["loss"]
+        assert terms["reflection_area"] > 0 and terms["exclusion"] > 0
+        weighted = terms["reconstruction"] + 2.0 * terms["reflection_area"] + 0.5 * terms["exclusion"]
+        assert terms["total"] == pytest.approx(weighted, rel=1e-4)

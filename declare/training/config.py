@@ -80,6 +80,9 @@ class TrainConfig:
                                   "as a global dimming.")
     w_exclusion: float = setting(0.0, "Weight of the exclusion loss between the result and the reflection it "
                                  "removed (input minus result): their edges should not coincide (student).")
+    w_reflection_area: float = setting(0.0, "Extra weight of L_R's pixel term where the reflection is (input "
+                                       "and truth differ by over 0.05): a model unsure whether a pattern is "
+                                       "reflection leans towards removing it rather than keeping it (student).")
     w_perceptual: float = setting(1.0, "Weight of L_P, the perceptual loss (--perceptual).")
     w_decoupling: float = setting(1.0, "Weight of L_FD, feature decoupling (teacher).")
     w_view_synthesis: float = setting(0.1, "Weight of L_VS, view synthesis (teacher).")

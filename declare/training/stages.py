@@ -156,6 +156,9 @@ class StudentStage(Stage):
         cfg = self.cfg
         out = self.ddp_model(batch["frames"][:, 1])
         terms = self.image_terms(out.transmission, batch["t"][:, 1], pairs=~batch["has_views"])
+        if cfg.w_reflection_area:
+            terms["reflection_area"] = (cfg.w_reflection_area, losses.reflection_area_loss(
+                out.transmission, batch["t"][:, 1], batch["frames"][:, 1]))
         if cfg.w_exclusion:
             removed = batch["frames"][:, 1] - out.transmission
             terms["exclusion"] = (cfg.w_exclusion, losses.exclusion_loss(out.transmission, removed))
