@@ -9,6 +9,12 @@ photos at random scales and places, each of those layers makes endless new
 pairs whose target is exact: no misalignment, no exposure difference between
 the two shots, and scenes that are not the pair folder's.
 
+The photo under the layer is not dimmed or tinted as the synthesis's glass is
+(its target stays undimmed): that teaches a model to brighten, and composites
+that did so made every real set worse without the raw pairs, and removed less
+with them (README, "Real reflections over other scenes"). The layer is all a
+composite teaches; the raw pairs teach the level.
+
 A layer is ``clip(input - g x truth, 0, 1)``, ``g`` per channel the 20th
 percentile of input/truth where the truth is not dark: pixels without
 reflection give the glass's dimming, which a least-squares fit would
@@ -27,7 +33,7 @@ import torch.nn.functional as F
 
 from declare.data.datasets import _Base, _sample, load, random_window
 from declare.data.layouts import Pair
-from declare.data.synthetic import SyntheticConfig, gaussian_blur
+from declare.data.synthetic import gaussian_blur
 
 LONG_SIDE = 768          # layers are kept at most this large (uint8): 77 of them take ~100 MB
 RATIO_PERCENTILE = 0.2   # of input/truth per channel: the glass's dimming
@@ -48,12 +54,11 @@ class RealReflections(_Base):
     """Photos with a real pair's reflection laid over them: single images, exact truths."""
 
     def __init__(self, photos: list[Path], pairs: list[Pair], length: int, crop: int = 224,
-                 seed: int = 0, synthetic: SyntheticConfig | None = None):
+                 seed: int = 0):
         super().__init__(crop, seed, augment=True)
         if not photos or not pairs:
             raise ValueError("real reflections need photos and pairs")
         self.photos, self.length = list(photos), length
-        self.config = synthetic or SyntheticConfig()
         self.layers = [_extract(p) for p in pairs]
 
     def __len__(self) -> int:
@@ -67,14 +72,10 @@ class RealReflections(_Base):
         r = random_window(layer[None].float() / 255, self.crop, gen)[0]
         lo, hi = STRENGTH
         r = r * (lo + (hi - lo) * float(torch.rand((), generator=gen)))
-        g_lo, g_hi = self.config.t_gain
-        glass = (g_lo + (g_hi - g_lo) * torch.rand((), generator=gen)) * (
-            1 - self.config.t_tint * torch.rand(3, generator=gen))
-        dimmed = t * glass.view(3, 1, 1)
-        image = (dimmed + r).clamp(0, 1)
+        image = (t + r).clamp(0, 1)
         zeros = torch.zeros(3, 3, self.crop, self.crop)
         t_views, r_views = zeros.clone(), zeros.clone()
-        t_views[1], r_views[1] = t, image - dimmed
+        t_views[1], r_views[1] = t, image - t
         return _sample(image.expand(3, -1, -1, -1).clone(), t_views, r_views,
                        [False, True, False], [False, True, False], False)
 
