@@ -542,3 +542,21 @@ def test_the_students_extra_terms_are_weighted_into_its_loss(photo_folder, tmp_p
         assert terms["reflection_area"] > 0 and terms["exclusion"] > 0
         weighted = terms["reconstruction"] + 2.0 * terms["reflection_area"] + 0.5 * terms["exclusion"]
         assert terms["total"] == pytest.approx(weighted, rel=1e-4)
+
+
+def test_each_checkpoint_keeps_its_weight_average_beside_it(photo_folder, tmp_path):
+    trainer = Trainer(_config(photo_folder, tmp_path, steps=3, checkpoint_every=1, keep_checkpoints=2,
+                              ema_decay=0.5, lr=1e-3))
+    trainer.run()
+    folder = tmp_path / "checkpoints"
+    assert sorted(p.name for p in folder.glob("*.averaged.safetensors")) == [
+        "step-00000002.averaged.safetensors", "step-00000003.averaged.safetensors"]  # pruned with the rest
+    averaged = load_file(str(folder / "step-00000003.averaged.safetensors"))
+    raw = load_file(str(folder / "step-00000003.safetensors"))
+    expected = trainer.ema.model.state_dict()
+    assert all(torch.equal(averaged[k], expected[k].float()) for k in averaged)
+    assert any(not torch.equal(averaged[k], raw[k]) for k in averaged)  # not the raw weights
+    from declare.checkpoint import load_checkpoint
+
+    model, meta = load_checkpoint(folder / "step-00000003.averaged.safetensors", torch.device("cpu"))
+    assert int(meta["step"]) == 3  # a checkpoint like any: --model takes it

@@ -78,9 +78,9 @@ class RunFolder:
         kept = [line for line in lines if line.strip() and json.loads(line).get("step", 0) <= step]
         path.write_text("".join(line + "\n" for line in kept))
 
-    def save(self, step: int, model, optimizers, modules, counters: dict, keep: int) -> None:
+    def save(self, step: int, model, optimizers, modules, counters: dict, keep: int, averaged=None) -> None:
         if self.rank == 0:
-            save_state(self.checkpoints, step, model, optimizers, modules, counters, keep)
+            save_state(self.checkpoints, step, model, optimizers, modules, counters, keep, averaged)
 
     def select(self, score: float, model, counters: dict) -> None:
         """Keep ``model`` as best.safetensors when its score beats the best so far."""

@@ -1,7 +1,10 @@
 """Trainer state on disk: weights, optimizers and counters, all safetensors.
 
 ``step-00001000.safetensors`` is a normal declare checkpoint of the network
-being trained (usable with ``declare --model``); ``step-00001000.state.safetensors``
+being trained (usable with ``declare --model``); with a weight average,
+``step-00001000.averaged.safetensors`` is the average at that step, as validation
+scores and shipping uses it (the raw weights are what a resumed run continues
+from); ``step-00001000.state.safetensors``
 holds the optimizer moments, the discriminator and its optimizer, with the
 non-tensor parts (counters, hyper-parameters) as JSON in the header. No pickle.
 """
@@ -40,13 +43,17 @@ def _unflatten_optimizer(name: str, tensors: dict[str, torch.Tensor], meta: dict
 
 
 def save_state(folder: Path, step: int, model: nn.Module, optimizers: dict[str, torch.optim.Optimizer],
-               modules: dict[str, nn.Module], counters: dict, keep: int) -> Path:
-    """Write step-N checkpoint + state atomically; keep the newest ``keep`` pairs."""
+               modules: dict[str, nn.Module], counters: dict, keep: int,
+               averaged: nn.Module | None = None) -> Path:
+    """Write step-N checkpoint + state atomically (and the weight average, when there is
+    one); keep the newest ``keep`` steps."""
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"step-{step:08d}"
     save_checkpoint(folder / f"{stem}.safetensors", model, metadata={"step": step, **counters})
+    if averaged is not None:
+        save_checkpoint(folder / f"{stem}.averaged.safetensors", averaged, metadata={"step": step, **counters})
     tensors: dict[str, torch.Tensor] = {}
     meta = {"counters": counters, "optimizers": {}}
     for name, optimizer in optimizers.items():
@@ -59,6 +66,7 @@ def save_state(folder: Path, step: int, model: nn.Module, optimizers: dict[str, 
     for old in sorted(folder.glob("step-*.state.safetensors"))[:-keep]:
         old.unlink()
         old.with_name(old.name.replace(".state", "")).unlink(missing_ok=True)
+        old.with_name(old.name.replace(".state", ".averaged")).unlink(missing_ok=True)
     return folder / f"{stem}.safetensors"
 
 

@@ -269,7 +269,7 @@ class Trainer:
 
     def _save(self) -> None:
         self.folder.save(self.step, self.model, self.optimizers, self._extra_state(), self._counters(),
-                         self.cfg.keep_checkpoints)
+                         self.cfg.keep_checkpoints, self.ema.model if self.ema is not None else None)
 
     def _extra_state(self) -> dict:
         return {**self.stage.extra_state(), **({"ema": self.ema} if self.ema is not None else {})}
