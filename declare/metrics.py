@@ -72,10 +72,10 @@ def reflection_removed(estimate: np.ndarray, truth: np.ndarray, image: np.ndarra
 
 
 def _block_means(a: np.ndarray, block: int) -> np.ndarray:
-    if a.ndim == 2:
-        a = a[..., None]
-    h, w = max(1, a.shape[0] // block), max(1, a.shape[1] // block)
-    if a.shape[0] < block or a.shape[1] < block:
+    """Means of block x block tiles (H x W x C); an image smaller than a block, as it is."""
+    a = a[..., None] if a.ndim == 2 else a
+    h, w = a.shape[0] // block, a.shape[1] // block
+    if not h or not w:
         return a
     return a[:h * block, :w * block].reshape(h, block, w, block, a.shape[2]).mean((1, 3))
 
@@ -200,6 +200,13 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("removed", "Removed %", 1, True, "reflection removed (%), higher is better",
            lambda e, t, k, x: reflection_removed(e, t, x), needs_input=True),
 )}
+
+
+def mean_of_scored(values: list[float]) -> float:
+    """The mean over the images a metric scored: LMSE of a tiny photo and the reflection
+    removed where input and truth agree everywhere are NaN, and left out; NaN if all are."""
+    kept = [v for v in values if not np.isnan(v)]
+    return float(np.mean(kept)) if kept else float("nan")
 
 
 def score(estimate: np.ndarray, truth: np.ndarray, names=None, ssim_kind: str = "gaussian",

@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from declare.bench.methods import Method
-from declare.metrics import METRICS, score
+from declare.metrics import METRICS, mean_of_scored, score
 
 
 def quality_row(dataset: str, subset: str, image: str, method: str, scores: dict[str, float],
@@ -90,15 +90,8 @@ def summarise(rows: list[dict]) -> list[dict]:
                 if r["subset"] == subset:
                     groups.setdefault((subset_label(dataset, subset), r["method"]), []).append(r)
     return [{"dataset": d, "method": m, "images": len(g),
-             **{k: _mean([r[k] for r in g]) for k in (*METRICS, "seconds")}}
+             **{k: mean_of_scored([r[k] for r in g]) for k in (*METRICS, "seconds")}}
             for (d, m), g in groups.items()]
-
-
-def _mean(values: list[float]) -> float:
-    """The mean of the images that have a value (LMSE of a tiny photo, reflection removed
-    where input and truth agree everywhere: NaN); NaN if none has."""
-    kept = [v for v in values if not np.isnan(v)]
-    return float(np.mean(kept)) if kept else float("nan")
 
 
 def subset_label(dataset: str, subset: str) -> str:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from declare.data.layouts import find_pairs
-from declare.metrics import score
+from declare.metrics import mean_of_scored, score
 
 SCORED = ("psnr", "psnr_fit", "ssim", "removed")  # by name from declare.metrics.METRICS
 
@@ -78,7 +78,7 @@ def _load(path: Path, size: int) -> np.ndarray:
 def _mean_scores(outputs: list[np.ndarray], truths: list[np.ndarray], inputs: list[np.ndarray]
                  ) -> dict[str, float]:
     each = [score(o, t, SCORED, image=x) for o, t, x in zip(outputs, truths, inputs)]
-    return {k: float(np.nanmean([e[k] for e in each])) for k in SCORED}
+    return {k: mean_of_scored([e[k] for e in each]) for k in SCORED}
 
 
 @torch.no_grad()
