@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from declare.data.datasets import _Base, _sample, load, random_window
 from declare.data.layouts import Pair
 from declare.data.synthetic import gaussian_blur
+from declare.images import read_photo
 
 LONG_SIDE = 768          # layers are kept at most this large (uint8): 77 of them take ~100 MB
 RATIO_PERCENTILE = 0.2   # of input/truth per channel: the glass's dimming
@@ -81,8 +82,9 @@ class RealReflections(_Base):
 
 
 def _extract(pair: Pair) -> torch.Tensor:
-    """A pair's reflection layer as uint8, at most LONG_SIDE px."""
-    image, truth = load(pair.image), load(pair.truth)
+    """A pair's reflection layer as uint8, at most LONG_SIDE px. The pair is read once,
+    past ``load``'s cache: full-size float pairs would sit in it beside the photos."""
+    image, truth = (torch.from_numpy(read_photo(p).pixels).permute(2, 0, 1) for p in (pair.image, pair.truth))
     if image.shape != truth.shape:
         raise ValueError(f"{pair.image.name}: input and truth differ in size")
     scale = LONG_SIDE / max(image.shape[-2:])
