@@ -423,3 +423,24 @@ def test_real_reflection_samples_lay_a_layer_over_another_photo(photo_folder, tm
     assert float(r.min()) >= 0  # a composite teaches removal, never a change of level
     other = data[5]["t"][1]
     assert not torch.equal(other, t)  # another draw, another scene
+
+
+def test_real_reflection_clean_share_leaves_photos_untouched(photo_folder, tmp_path):
+    from declare.data.layouts import images_in
+    from declare.data.real_reflections import RealReflections
+
+    pairs = tmp_path / "pairs"
+    truth = real_array("glass-1.jpg", size=(120, 90))
+    image = np.clip(truth.astype(np.float32) * 0.9 + 60, 0, 255).astype(np.uint8)
+    for folder, a in (("blended", image), ("transmission_layer", truth)):
+        (pairs / folder).mkdir(parents=True)
+        Image.fromarray(a).save(pairs / folder / "0.png")
+    photos, found = images_in(photo_folder), find_pairs(pairs)
+    veiled = RealReflections(photos, found, length=40, crop=32, seed=1)
+    mixed = RealReflections(photos, found, length=40, crop=32, seed=1, clean_share=0.5)
+    clean = [i for i in range(40) if torch.equal(mixed[i]["frames"][1], mixed[i]["t"][1])]
+    assert 8 <= len(clean) <= 32  # about half: the input is the target, nothing to remove
+    assert all(float(mixed[i]["r"][1].abs().max()) == 0 for i in clean)
+    assert not any(torch.equal(veiled[i]["frames"][1], veiled[i]["t"][1]) for i in range(40))
+    kept = [i for i in range(40) if i not in clean]
+    assert all(torch.equal(mixed[i]["frames"][1], veiled[i]["frames"][1]) for i in kept)  # same draws otherwise

@@ -13,7 +13,10 @@ The photo under the layer is not dimmed or tinted as the synthesis's glass is
 (its target stays undimmed): that teaches a model to brighten, and composites
 that did so made every real set worse without the raw pairs, and removed less
 with them (README, "Real reflections over other scenes"). The layer is all a
-composite teaches; the raw pairs teach the level.
+composite teaches; the raw pairs teach the level. A share of composites gets
+no layer at all (target = input), as the synthesis's ``clean_share`` does:
+real layers are mostly veils, and with every composite veiled the safe guess
+for a photo is a little light off everywhere.
 
 A layer is ``clip(input - g x truth, 0, 1)``, ``g`` per channel the 20th
 percentile of input/truth where the truth is not dark: pixels without
@@ -55,11 +58,11 @@ class RealReflections(_Base):
     """Photos with a real pair's reflection laid over them: single images, exact truths."""
 
     def __init__(self, photos: list[Path], pairs: list[Pair], length: int, crop: int = 224,
-                 seed: int = 0):
+                 seed: int = 0, clean_share: float = 0.0):
         super().__init__(crop, seed, augment=True)
         if not photos or not pairs:
             raise ValueError("real reflections need photos and pairs")
-        self.photos, self.length = list(photos), length
+        self.photos, self.length, self.clean_share = list(photos), length, clean_share
         self.layers = [_extract(p) for p in pairs]
 
     def __len__(self) -> int:
@@ -73,6 +76,8 @@ class RealReflections(_Base):
         r = random_window(layer[None].float() / 255, self.crop, gen)[0]
         lo, hi = STRENGTH
         r = r * (lo + (hi - lo) * float(torch.rand((), generator=gen)))
+        if self.clean_share and float(torch.rand((), generator=gen)) < self.clean_share:
+            r = torch.zeros_like(r)      # drawn only when asked for: earlier runs resume exactly
         image = (t + r).clamp(0, 1)
         zeros = torch.zeros(3, 3, self.crop, self.crop)
         t_views, r_views = zeros.clone(), zeros.clone()

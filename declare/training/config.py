@@ -45,6 +45,9 @@ class TrainConfig:
     real_reflections: float = setting(0.0, "Mixture weight of photos with a real reflection laid over them "
                                       "(student): the --data photos under the reflections of the --data pair "
                                       "folders (input minus truth, --val-pairs held out); 0: none.", metavar="W")
+    real_reflections_clean: float = setting(0.0, "Share of those photos left without a reflection "
+                                            "(target = input), so that a clean photo is left alone.",
+                                            metavar="SHARE")
     val_data: list[str] = setting([], "Validation folder (repeatable). Default: held out from --data. "
                                    "Folders of real pairs (Real20, Nature, ...) are scored as whole photos "
                                    "beside the input itself, and choose the final weights.", metavar="DIR")
@@ -134,6 +137,8 @@ class TrainConfig:
                 raise ValueError(f"{name.replace('_', '-')} must be at least 1")
         if self.real_reflections < 0:
             raise ValueError("real-reflections must be at least 0")
+        if not 0 <= self.real_reflections_clean < 1:
+            raise ValueError("real-reflections-clean must be in [0, 1)")
         if self.real_reflections and self.stage == "teacher":
             raise ValueError("real-reflections are single images: the student stage's only")
         if self.pair_shift < 0:
