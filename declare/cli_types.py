@@ -22,3 +22,7 @@ class FiniteFloat(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
         return super().convert(number, param, ctx)
+
+    def _describe_range(self) -> str:
+        """No range in the help when there are no bounds (click would print "x<=None")."""
+        return "" if self.min is None and self.max is None else super()._describe_range()

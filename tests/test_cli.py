@@ -287,6 +287,13 @@ def test_advice_never_names_the_shell_builtin():
         assert not hits, (doc, hits)
 
 
+def test_help_pages_show_only_real_bounds():
+    pages = dict((" ".join(p), text) for p, text in _help_pages(main, []))
+    assert "0<=x<=1" in pages[""]  # --strength's bounds still show
+    for where, text in pages.items():
+        assert "None" not in text, where  # an unbounded float once read "[x<=None]"
+
+
 @pytest.mark.parametrize("prog", ["declare-photo", "declare", "python -m declare", "other"])
 def test_messages_name_the_program_that_was_run(tmp_path, monkeypatch, prog):
     monkeypatch.setenv("DECLARE_CACHE_DIR", str(tmp_path))
