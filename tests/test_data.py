@@ -444,3 +444,14 @@ def test_real_reflection_clean_share_leaves_photos_untouched(photo_folder, tmp_p
     assert not any(torch.equal(veiled[i]["frames"][1], veiled[i]["t"][1]) for i in range(40))
     kept = [i for i in range(40) if i not in clean]
     assert all(torch.equal(mixed[i]["frames"][1], veiled[i]["frames"][1]) for i in kept)  # same draws otherwise
+
+
+def test_a_layer_without_its_floor_keeps_its_shape_and_loses_its_veil():
+    from declare.data.real_reflections import without_floor
+
+    veil = torch.full((3, 20, 20), 30, dtype=torch.uint8)
+    veil[:, 5:10, 5:10] = 200  # a bright reflected lamp on a veil
+    shape = without_floor(veil, 0.5)
+    assert int(shape[:, 0, 0].max()) == 0 and int(shape[0, 7, 7]) == 170  # the lamp stands out by as much as before
+    assert torch.equal(without_floor(veil, 0.0), veil)
+    assert int(without_floor(torch.zeros(3, 4, 4, dtype=torch.uint8), 0.5).max()) == 0  # never below 0 (uint8 wrap)

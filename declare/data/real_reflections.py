@@ -16,7 +16,9 @@ with them (README, "Real reflections over other scenes"). The layer is all a
 composite teaches; the raw pairs teach the level. A share of composites gets
 no layer at all (target = input), as the synthesis's ``clean_share`` does:
 real layers are mostly veils, and with every composite veiled the safe guess
-for a photo is a little light off everywhere.
+for a photo is a little light off everywhere. ``floor`` goes further: each
+layer loses its own level below that quantile (per channel), so what is left
+to teach is the reflection's shape, not a veil a levels slider would remove.
 
 A layer is ``clip(input - g x truth, 0, 1)``, ``g`` per channel the 20th
 percentile of input/truth where the truth is not dark: pixels without
@@ -54,16 +56,24 @@ def reflection_layer(image: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
     return gaussian_blur(layer, 1.0)
 
 
+def without_floor(layer: torch.Tensor, quantile: float) -> torch.Tensor:
+    """A uint8 layer less its level at ``quantile`` per channel (0: unchanged)."""
+    if not quantile:
+        return layer
+    floor = layer.flatten(1).float().quantile(quantile, dim=1).round().to(torch.uint8)
+    return layer - torch.minimum(layer, floor.view(3, 1, 1))  # max(layer - floor, 0) in uint8
+
+
 class RealReflections(_Base):
     """Photos with a real pair's reflection laid over them: single images, exact truths."""
 
     def __init__(self, photos: list[Path], pairs: list[Pair], length: int, crop: int = 224,
-                 seed: int = 0, clean_share: float = 0.0):
+                 seed: int = 0, clean_share: float = 0.0, floor: float = 0.0):
         super().__init__(crop, seed, augment=True)
         if not photos or not pairs:
             raise ValueError("real reflections need photos and pairs")
         self.photos, self.length, self.clean_share = list(photos), length, clean_share
-        self.layers = [_extract(p) for p in pairs]
+        self.layers = [without_floor(_extract(p), floor) for p in pairs]
 
     def __len__(self) -> int:
         return self.length

@@ -48,6 +48,9 @@ class TrainConfig:
     real_reflections_clean: float = setting(0.0, "Share of those photos left without a reflection "
                                             "(target = input), so that a clean photo is left alone.",
                                             metavar="SHARE")
+    real_reflections_floor: float = setting(0.0, "Quantile of each real reflection layer taken off it "
+                                            "(per channel): its veil, so that its shape is what is taught; "
+                                            "0: the whole layer.", metavar="Q")
     val_data: list[str] = setting([], "Validation folder (repeatable). Default: held out from --data. "
                                    "Folders of real pairs (Real20, Nature, ...) are scored as whole photos "
                                    "beside the input itself, and choose the final weights.", metavar="DIR")
@@ -139,6 +142,8 @@ class TrainConfig:
             raise ValueError("real-reflections must be at least 0")
         if not 0 <= self.real_reflections_clean < 1:
             raise ValueError("real-reflections-clean must be in [0, 1)")
+        if not 0 <= self.real_reflections_floor < 1:
+            raise ValueError("real-reflections-floor must be in [0, 1)")
         if self.real_reflections and self.stage == "teacher":
             raise ValueError("real-reflections are single images: the student stage's only")
         if self.pair_shift < 0:

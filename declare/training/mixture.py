@@ -111,7 +111,8 @@ class DataMixture:
         if not photos or not pairs:
             raise MixtureError("--real-reflections needs a --data folder of photos and one of image pairs")
         cfg = self.cfg
-        return RealReflections(photos, pairs, cfg.epoch_size, cfg.crop, cfg.seed, cfg.real_reflections_clean)
+        return RealReflections(photos, pairs, cfg.epoch_size, cfg.crop, cfg.seed,
+                               cfg.real_reflections_clean, cfg.real_reflections_floor)
 
     def _photo_bank(self):
         """Synthetic batches made on the device, from photos decoded once into memory."""
