@@ -13,7 +13,10 @@ Inputs are H x W x C float arrays in [0, 1]. Two SSIMs, both over the valid
 "Reflection removed" is ours: the share of the input's difference from the truth
 that a result takes away where that difference is large (the reflection, as
 the pair shows it); each image is first brought to the truth by its best gain
-per channel, so neither dimming nor a colour cast moves it, and 4x4 blocks are
+and offset per channel, fitted over the half of the photo that the glass
+changed least, so neither dimming, nor lifting or lowering the black level (a
+uniform veil, which one slider takes away), nor a colour cast moves it: what
+is left is the reflection's shape. 4x4 blocks are
 averaged, so the pairs' small misalignments do not count. 0 for the input
 itself, 100 for the truth, negative for a result that adds difference.
 
@@ -59,12 +62,14 @@ def psnr_gain_fit(estimate: np.ndarray, truth: np.ndarray) -> float:
 
 def reflection_removed(estimate: np.ndarray, truth: np.ndarray, image: np.ndarray,
                        threshold: float = 0.05, block: int = 4) -> float:
-    """Percent of the input's gain-fitted difference from the truth that ``estimate``
+    """Percent of the input's tone-fitted difference from the truth that ``estimate``
     removes, over the blocks where that difference exceeds ``threshold`` (mean over
     channels, of 1); NaN where there is none."""
     e, t, x = (_block_means(np.asarray(a, np.float32), block) for a in (estimate, truth, image))
-    before = np.abs(_channel_gain_fit(x, t) - t).mean(-1)
-    after = np.abs(_channel_gain_fit(e, t) - t).mean(-1)
+    glass = np.abs(x - t).mean(-1)
+    calm = glass <= np.median(glass)  # the half the glass changed least sets the tone: a fit over
+    before = np.abs(_channel_tone_fit(x, t, calm) - t).mean(-1)  # all of it would bend towards
+    after = np.abs(_channel_tone_fit(e, t, calm) - t).mean(-1)   # the reflection and absorb part
     where = before > threshold
     if not where.any():
         return float("nan")
@@ -80,10 +85,14 @@ def _block_means(a: np.ndarray, block: int) -> np.ndarray:
     return a[:h * block, :w * block].reshape(h, block, w, block, a.shape[2]).mean((1, 3))
 
 
-def _channel_gain_fit(a: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    energy = np.einsum("hwc,hwc->c", a, a, dtype=np.float64)
-    gains = np.einsum("hwc,hwc->c", a, truth, dtype=np.float64) / np.maximum(energy, 1e-12)
-    return a * gains.astype(np.float32)
+def _channel_tone_fit(a: np.ndarray, truth: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """``a`` times a gain plus an offset per channel, fitted to ``truth`` by least squares
+    over ``where`` (H x W) only."""
+    x, t = a[where].astype(np.float64), truth[where].astype(np.float64)
+    dx = x - x.mean(0)
+    gains = (dx * (t - t.mean(0))).sum(0) / np.maximum((dx * dx).sum(0), 1e-12)
+    offsets = t.mean(0) - gains * x.mean(0)
+    return (a * gains + offsets).astype(np.float32)
 
 
 def _window(kind: str) -> tuple[np.ndarray, float]:

@@ -126,10 +126,14 @@ def test_reflection_removed_counts_the_reflection_not_brightness_or_colour():
     assert reflection_removed(image, truth, image) == pytest.approx(0.0, abs=1e-6)
     assert reflection_removed(truth, truth, image) == pytest.approx(100.0)
     half = truth + 0.5 * reflection
-    assert 40 < reflection_removed(half, truth, image) < 60
+    assert reflection_removed(half, truth, image) == pytest.approx(50.0, abs=0.5)
     # neither dimming nor a colour cast of the input removes anything
     assert reflection_removed(image * 0.9, truth, image) == pytest.approx(0.0, abs=1e-4)
     assert reflection_removed(image * np.float32([1.0, 0.9, 0.8]), truth, image) == pytest.approx(0.0, abs=1e-4)
-    assert reflection_removed(truth + 2 * reflection, truth, image) < 0  # a stronger one is worse
+    # nor does lowering the black level: a uniform veil taken off is one slider, not the reflection
+    assert reflection_removed(image - 0.05, truth, image) == pytest.approx(0.0, abs=1e-4)
+    veiled = image + 0.1
+    assert reflection_removed(truth + 0.1, truth, veiled) == pytest.approx(100.0)  # the patch is what counts
+    assert reflection_removed(truth + 2 * reflection, truth, image) == pytest.approx(-100.0, abs=0.5)  # worse
     assert np.isnan(reflection_removed(truth, truth, truth))  # nothing to remove
     assert "removed" not in score(truth, truth) and score(truth, truth, image=image)["removed"] == pytest.approx(100)
