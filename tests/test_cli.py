@@ -281,7 +281,8 @@ def test_advice_never_names_the_shell_builtin():
         text = text.replace("-m declare ", "-m declare-module ")  # python -m declare works in every shell
         assert not _BUILTIN_TRAP.search(text), (where, _BUILTIN_TRAP.search(text).group(0))
     root = Path(__file__).resolve().parents[1]
-    for doc in ("README.md", "man/declare.1", "docs/training/README.md", "benchmarks/README.md"):
+    for doc in ("README.md", "man/declare.1", "docs/training/README.md", "docs/quality-study.md",
+                "benchmarks/README.md"):
         text = (root / doc).read_text().replace("\\-", "-").replace("-m declare ", "-m declare-module ")
         hits = _BUILTIN_TRAP.findall(text)
         assert not hits, (doc, hits)
