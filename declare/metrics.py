@@ -66,10 +66,12 @@ def reflection_removed(estimate: np.ndarray, truth: np.ndarray, image: np.ndarra
     removes, over the blocks where that difference exceeds ``threshold`` (mean over
     channels, of 1); NaN where there is none."""
     e, t, x = (_block_means(np.asarray(a, np.float32), block) for a in (estimate, truth, image))
+    # The half the glass changed least sets the tone; a fit over the whole photo
+    # would bend towards the reflection and absorb part of it.
     glass = np.abs(x - t).mean(-1)
-    calm = glass <= np.median(glass)  # the half the glass changed least sets the tone: a fit over
-    before = np.abs(_channel_tone_fit(x, t, calm) - t).mean(-1)  # all of it would bend towards
-    after = np.abs(_channel_tone_fit(e, t, calm) - t).mean(-1)   # the reflection and absorb part
+    calm = glass <= np.median(glass)
+    before = np.abs(_channel_tone_fit(x, t, calm) - t).mean(-1)
+    after = np.abs(_channel_tone_fit(e, t, calm) - t).mean(-1)
     where = before > threshold
     if not where.any():
         return float("nan")
