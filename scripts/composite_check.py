@@ -15,13 +15,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
+from selection_score import network
 
 from declare.data.datasets import split_photos
 from declare.data.layouts import find_pairs, images_in
 from declare.data.real_reflections import RealReflections
 from declare.metrics import score
-from declare.session import Session
 from declare.training.config import TrainConfig
 
 COUNT, CROP, SEED = 48, 256, 7
@@ -38,12 +37,11 @@ def composites(data: Path) -> list[dict]:
 def main(data: Path, models: list[str]) -> None:
     samples = composites(data)
     for spec in models:
-        net = Session.load(spec, "cpu", False, engine="torch").engine.model
+        clean = network(spec)
         gains = []
         for s in samples:
             x, t = s["frames"][1], s["t"][1]
-            with torch.no_grad():
-                y = net(x[None]).transmission[0].clamp(0, 1)
+            y = clean(x[None])[0].clamp(0, 1)
             x, t, y = (a.permute(1, 2, 0).numpy() for a in (x, t, y))
             mine = score(y, t, ("psnr", "psnr_fit", "removed"), image=x)
             before = score(x, t, ("psnr", "psnr_fit"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -18,19 +19,30 @@ from declare.training.config import TrainConfig
 from declare.training.validation import load_real_sets, score_real
 
 
-def main(data: Path, models: list[str], size: int = 384) -> None:
+def selection_sets(data: Path, size: int = 384, also: tuple[str, ...] = ()) -> list:
+    """real89's validation split, Nature and Kim et al. (what training chooses on), then the
+    real-pairs folders named in ``also``, each photo at ``size`` px."""
     held_out = TrainConfig(val_pairs="configs/real89-val.txt").held_out_pairs()
     sets = load_real_sets([str(data / "real-train/real89")], size, held_out, "-val")[0]
-    sets += load_real_sets([str(data / "real-pairs/nature20"), str(data / "real-pairs/kim2020")], size)[0]
+    names = ("nature20", "kim2020", *also)
+    return sets + load_real_sets([str(data / "real-pairs" / n) for n in names], size)[0]
+
+
+def network(spec: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A model's network itself, in PyTorch on the CPU: (1, 3, H, W) to its transmission."""
+    net = Session.load(spec, "cpu", False, engine="torch").engine.model
+
+    @torch.no_grad()
+    def clean(x: torch.Tensor) -> torch.Tensor:
+        return net(x).transmission
+
+    return clean
+
+
+def main(data: Path, models: list[str], size: int = 384) -> None:
+    sets = selection_sets(data, size)
     for spec in models:
-        session = Session.load(spec, "cpu", False, engine="torch")  # the network itself, in PyTorch
-        net = session.engine.model
-
-        def clean(x: torch.Tensor) -> torch.Tensor:
-            with torch.no_grad():
-                return net(x).transmission
-
-        result = score_real(clean, sets, torch.device("cpu"))
+        result = score_real(network(spec), sets, torch.device("cpu"))
         gains = "  ".join(f"{name}: {v['psnr'] - v['input_psnr']:+.2f} dB / fit {v['psnr_fit'] - v['input_psnr_fit']:+.2f}"
                           f" / SSIM {v['ssim'] - v['input_ssim']:+.4f} / removed {v['removed']:+.1f}%"
                           for name, v in result.items() if isinstance(v, dict))

@@ -51,7 +51,7 @@ def load_real_sets(folders: list[str], size: int, only: frozenset[str] | None = 
             continue
         inputs, truths = [], []
         for pair in pairs:
-            x, gt = _load(pair.image, size), _load(pair.truth, size)
+            x, gt = load_resized(pair.image, size), load_resized(pair.truth, size)
             if x.shape == gt.shape:
                 inputs.append(x)
                 truths.append(gt)
@@ -60,7 +60,8 @@ def load_real_sets(folders: list[str], size: int, only: frozenset[str] | None = 
     return sets, others
 
 
-def _load(path: Path, size: int) -> np.ndarray:
+def load_resized(path: Path, size: int) -> np.ndarray:
+    """A photo as float32 H x W x 3, its longer side at most ``size`` px."""
     from PIL import Image
 
     from declare.images import read_photo
