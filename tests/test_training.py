@@ -533,6 +533,8 @@ def test_real_reflections_need_pairs_and_photos_and_are_the_students(photo_folde
         _config(photo_folder, tmp_path / "b", stage="teacher", real_reflections=1)
     with pytest.raises(ValueError, match=r"real-reflections-clean must be in \[0, 1\)"):
         _config(photo_folder, tmp_path / "c", stage="student", real_reflections=1, real_reflections_clean=1)
+    with pytest.raises(ValueError, match=r"real-reflections-floor must be in \[0, 1\)"):
+        _config(photo_folder, tmp_path / "d", stage="student", real_reflections=1, real_reflections_floor=-0.1)
 
 
 def test_the_students_extra_terms_are_weighted_into_its_loss(photo_folder, tmp_path):

@@ -140,10 +140,9 @@ class TrainConfig:
                 raise ValueError(f"{name.replace('_', '-')} must be at least 1")
         if self.real_reflections < 0:
             raise ValueError("real-reflections must be at least 0")
-        if not 0 <= self.real_reflections_clean < 1:
-            raise ValueError("real-reflections-clean must be in [0, 1)")
-        if not 0 <= self.real_reflections_floor < 1:
-            raise ValueError("real-reflections-floor must be in [0, 1)")
+        for name in ("real_reflections_clean", "real_reflections_floor"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name.replace('_', '-')} must be in [0, 1)")
         if self.real_reflections and self.stage == "teacher":
             raise ValueError("real-reflections are single images: the student stage's only")
         if self.pair_shift < 0:
