@@ -9,6 +9,7 @@ have loaded.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,7 @@ class OnnxEngine:
                                 "export it again ('declare-photo models export'), or use --engine torch")
         self.kind = meta["arch"]
         self.size_multiple, self.min_side = int(meta["size_multiple"]), int(meta["min_side"])
+        self.keep_tone = bool(json.loads(meta.get("config") or "{}").get("keep_tone", False))
         self._statistics = None
         inputs = self.session.get_inputs()
         self.input_name = inputs[0].name

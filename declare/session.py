@@ -15,6 +15,7 @@ import numpy as np
 
 from declare.device import DeviceError, pick_engine
 from declare.extras import installed
+from declare.images import keep_tone
 from declare.onnx_engine import GraphError, OnnxEngine
 from declare.tiling import runs_whole, tiled, tiled_two_pass
 from declare.weights import GraphsMissing, WeightsError, resolve_graphs
@@ -120,19 +121,22 @@ class Session:
         x = np.ascontiguousarray(pixels.transpose(2, 0, 1)[None], np.float32)
         multiple = self.engine.size_multiple
         if runs_whole(*x.shape[-2:], tile):
-            return _to_pixels(tiled(self._run, x, tile, overlap, progress, multiple))
-        return _to_pixels(tiled_two_pass(self._run, self._statistics, x, tile, overlap, progress, multiple))
+            out = tiled(self._run, x, tile, overlap, progress, multiple)
+        else:
+            out = tiled_two_pass(self._run, self._statistics, x, tile, overlap, progress, multiple)
+        return self._finish(pixels, out)
 
     def clean_burst(self, frames: list[np.ndarray], tile: int, overlap: int,
                     progress: Callable[[Iterable], Iterable] | None = None) -> np.ndarray:
         """Transmission of the middle of three aligned H x W x 3 views (teacher)."""
         self.require("teacher")
         x = np.ascontiguousarray(np.stack([f.transpose(2, 0, 1) for f in frames])[None], np.float32)
-        return _to_pixels(tiled(self._run, x, tile, overlap, progress, self.engine.size_multiple))
+        return self._finish(frames[1], tiled(self._run, x, tile, overlap, progress, self.engine.size_multiple))
 
-
-def _to_pixels(out: np.ndarray) -> np.ndarray:
-    return np.clip(out[0].transpose(1, 2, 0), 0, 1)
+    def _finish(self, original: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """The network's (1, 3, H, W) output as H x W x 3 pixels, its tone kept if the model says so."""
+        pixels = np.clip(out[0].transpose(1, 2, 0), 0, 1)
+        return keep_tone(original, pixels) if self.engine.keep_tone else pixels
 
 
 def _onnx_engine(model: str | None, burst: bool, threads: int) -> OnnxEngine:

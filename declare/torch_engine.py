@@ -27,6 +27,7 @@ class TorchEngine:
         self.model.to(device=device, dtype=self.dtype, memory_format=self.layout).eval()
         self.kind = "teacher" if isinstance(model, Teacher) else "student"
         self.size_multiple, self.min_side = model.config.size_multiple, min_side(model.config)
+        self.keep_tone = model.config.keep_tone
         if self.kind == "student":
             self._statistics, self._shared = StudentStatistics(model), StudentWithStatistics(model)
 

@@ -51,6 +51,10 @@ class ModelConfig:
     # its features narrowed to this many channels by a trainable 1x1 conv.
     pretrained_encoder: str = ""
     pretrained_channels: int = 32
+    # What an engine does after the network, over the whole photo: add back the median
+    # change per channel, so that the model changes a reflection's shape and leaves the
+    # photo's tone as it was (declare.images.keep_tone).
+    keep_tone: bool = False
     # PatchGAN discriminator on representations.
     discriminator_channels: tuple[int, ...] = (64, 128, 256)
     # Ablations of the paper's Table 2 (all on = the full model).

@@ -37,7 +37,7 @@ def composites(data: Path) -> list[dict]:
 def main(data: Path, models: list[str]) -> None:
     samples = composites(data)
     for spec in models:
-        clean = network(spec)
+        clean = network(spec)[0]  # removal is scored after a tone fit: the tone step cannot move it
         gains = []
         for s in samples:
             x, t = s["frames"][1], s["t"][1]

@@ -28,21 +28,23 @@ def selection_sets(data: Path, size: int = 384, also: tuple[str, ...] = ()) -> l
     return sets + load_real_sets([str(data / "real-pairs" / n) for n in names], size)[0]
 
 
-def network(spec: str) -> Callable[[torch.Tensor], torch.Tensor]:
-    """A model's network itself, in PyTorch on the CPU: (1, 3, H, W) to its transmission."""
+def network(spec: str) -> tuple[Callable[[torch.Tensor], torch.Tensor], bool]:
+    """A model's network itself, in PyTorch on the CPU: (1, 3, H, W) to its transmission;
+    and whether the model keeps each photo's tone after it (ModelConfig.keep_tone)."""
     net = Session.load(spec, "cpu", False, engine="torch").engine.model
 
     @torch.no_grad()
     def clean(x: torch.Tensor) -> torch.Tensor:
         return net(x).transmission
 
-    return clean
+    return clean, net.config.keep_tone
 
 
 def main(data: Path, models: list[str], size: int = 384) -> None:
     sets = selection_sets(data, size)
     for spec in models:
-        result = score_real(network(spec), sets, torch.device("cpu"))
+        clean, tone_kept = network(spec)
+        result = score_real(clean, sets, torch.device("cpu"), tone_kept)
         gains = "  ".join(f"{name}: {v['psnr'] - v['input_psnr']:+.2f} dB / fit {v['psnr_fit'] - v['input_psnr_fit']:+.2f}"
                           f" / SSIM {v['ssim'] - v['input_ssim']:+.4f} / removed {v['removed']:+.1f}%"
                           for name, v in result.items() if isinstance(v, dict))

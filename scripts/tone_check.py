@@ -1,5 +1,6 @@
 """How much of a model's gain is tone (issue 22): each result scored as it is and with
-its even change undone (the median of input minus result added back per channel), on
+its even change undone (declare.images.keep_tone: the median of input minus result added back
+per channel, the step of a model trained with --keep-tone), on
 real89's validation split and the report sets at 384 px, and the level change it makes
 to photos without truth (CEILNet's real set) either way.
 
@@ -20,23 +21,19 @@ from contact_sheet import level_changes
 from selection_score import network, selection_sets
 
 from declare.data.layouts import images_in
+from declare.images import keep_tone
 from declare.training.validation import load_resized, score_real
 
 SIZE = 384
 PHOTOS, PHOTO_SIZE = 24, 512  # CEILNet photos
 
 
-def tone_kept(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``y`` with the median of ``x - y`` per channel added back: its local changes only."""
-    return (y + (x - y).flatten(2).quantile(0.5, dim=-1)[..., None, None]).clamp(0, 1)
-
-
 def main(data: Path, models: list[str]) -> None:
     sets = selection_sets(data, SIZE, also=("real20", "locaware"))
     photos = [load_resized(p, PHOTO_SIZE) for p in images_in(data / "ceilnet-real")[:PHOTOS]]
     for spec in models:
-        clean = network(spec)
-        kept = score_real(lambda x: tone_kept(x, clean(x)), sets, torch.device("cpu"))
+        clean = network(spec)[0]  # the network itself; a keep_tone model's own step is the "tone kept" column
+        kept = score_real(clean, sets, torch.device("cpu"), tone_kept=True)
         print(spec, flush=True)
         for name, v in score_real(clean, sets, torch.device("cpu")).items():
             if isinstance(v, dict):
@@ -45,10 +42,9 @@ def main(data: Path, models: list[str]) -> None:
                     f"{r['ssim'] - r['input_ssim']:+.4f} / {r['removed']:.1f}%" for r in (v, kept[name])), flush=True)
         changes = {"as is": [], "tone kept": []}
         for x in photos:
-            t = torch.from_numpy(x).permute(2, 0, 1)[None]
-            y = clean(t).clamp(0, 1)
-            for key, out in (("as is", y), ("tone kept", tone_kept(t, y))):
-                changes[key].append(level_changes(x, out[0].permute(1, 2, 0).numpy()))
+            y = clean(torch.from_numpy(x).permute(2, 0, 1)[None]).clamp(0, 1)[0].permute(1, 2, 0).numpy()
+            for key, out in (("as is", y), ("tone kept", keep_tone(x, y.copy()))):
+                changes[key].append(level_changes(x, out))
         for key, rows in changes.items():
             print(f"  ceilnet-real {key}, levels of 255: " + ", ".join(
                 f"{k} {np.nanmean([r[k] for r in rows]):+.1f}" for k in rows[0]), flush=True)

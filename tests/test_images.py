@@ -179,3 +179,25 @@ def test_unknown_output_extension_is_refused(tmp_path):
     photo = images.Photo(np.zeros((8, 8, 3), np.float32), None, 8, False, "PNG")
     with pytest.raises(ImageError, match="cannot write .bmp"):
         write_photo(tmp_path / "x.bmp", photo)
+
+
+def test_keep_tone_undoes_an_even_change_and_keeps_the_local_one():
+    """A result that dims each channel evenly and takes a reflection out of one corner:
+    the tone step gives back the photo, less exactly what was taken out of the corner."""
+    rng = np.random.default_rng(0)
+    photo = rng.uniform(0.3, 0.7, (60, 80, 3)).astype(np.float32)
+    reflection = np.zeros_like(photo)
+    reflection[:20, :30] = 0.2  # an eighth of the photo
+    result = photo - np.float32([0.06, 0.02, 0.0]) - reflection  # a colour cast and a dimming
+    kept = images.keep_tone(photo, result.copy())
+    assert np.allclose(kept, photo - reflection, atol=1e-6)
+    assert np.allclose(images.keep_tone(photo, photo.copy()), photo)  # the photo itself is left alone
+
+
+def test_keep_tone_on_a_large_photo_reads_a_grid_and_stays_in_range(monkeypatch):
+    monkeypatch.setattr(images, "TONE_SAMPLES", 1000)  # a 300 x 400 photo is read every 10th pixel
+    photo = np.random.default_rng(1).uniform(0.9, 1.0, (300, 400, 3)).astype(np.float32)
+    kept = images.keep_tone(photo, photo - 0.1)
+    assert np.allclose(kept, photo, atol=1e-6) and kept.max() <= 1
+    lifted = images.keep_tone(photo, np.clip(photo + 0.3, 0, 1))  # a lift that clipped the highlights
+    assert 0 <= lifted.min() and lifted.max() <= 1

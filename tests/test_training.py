@@ -342,6 +342,32 @@ def test_real_pair_validation_scores_whole_photos_and_picks_the_best(photo_folde
     assert (out / "student.safetensors").read_bytes() == (out / "best.safetensors").read_bytes()
 
 
+def test_keep_tone_ships_in_the_model_and_validation_scores_what_it_gives(photo_folder, tmp_path):
+    """--keep-tone: the run's checkpoints carry it, and real-pair validation scores the
+    results after the tone step, as users get them."""
+    from declare.checkpoint import read_metadata
+    from declare.training.validation import load_real_sets, score_real
+
+    pairs = _real_pairs(tmp_path / "realish")
+    out = tmp_path / "run"
+    trainer = Trainer(_config(photo_folder, out, stage="student", ablate=["no-transfer"], steps=2, val_every=2,
+                              val_data=[str(pairs)], val_size=100, keep_tone=True))
+    trainer.run()
+    assert json.loads(read_metadata(out / "student.safetensors")["config"])["keep_tone"] is True
+    logged = [r for r in _log(out) if "val_real" in r][0]["val_real"]["realish"]
+    sets, _ = load_real_sets([str(pairs)], 100)
+    model = trainer.shipped_model.eval()
+    assert score_real(lambda x: model(x).transmission, sets, torch.device("cpu"), True)["realish"] == logged
+    # a result that only dims: the step gives back the input's scores; plain scoring rewards it
+    dim = lambda x: x - 0.03  # noqa: E731
+    kept, plain = (score_real(dim, sets, torch.device("cpu"), t)["realish"] for t in (True, False))
+    assert kept["psnr"] == pytest.approx(kept["input_psnr"], abs=0.02)
+    assert kept["ssim"] == pytest.approx(kept["input_ssim"], abs=2e-3)
+    assert plain["psnr"] - plain["input_psnr"] > 0.1
+    with pytest.raises(ValueError, match="keep-tone is for the student"):
+        _config(photo_folder, tmp_path / "t", keep_tone=True)
+
+
 def test_a_time_budget_stops_with_a_checkpoint_that_resumes(photo_folder, tmp_path):
     out = tmp_path / "run"
     first = Trainer(_config(photo_folder, out, steps=50, max_minutes=1e-6))

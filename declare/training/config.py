@@ -89,6 +89,9 @@ class TrainConfig:
     w_reflection_area: float = setting(0.0, "Extra weight of L_R's pixel term where the reflection is (input "
                                        "and truth differ by over 0.05): a model unsure whether a pattern is "
                                        "reflection leans towards removing it rather than keeping it (student).")
+    keep_tone: bool = setting(False, "Ship a model that keeps each photo's tone: whatever even change its "
+                              "output makes per channel (the median) is undone over the whole photo, when "
+                              "validated and when run, so only a reflection's shape is removed (student).")
     w_perceptual: float = setting(1.0, "Weight of L_P, the perceptual loss (--perceptual).")
     w_decoupling: float = setting(1.0, "Weight of L_FD, feature decoupling (teacher).")
     w_view_synthesis: float = setting(0.1, "Weight of L_VS, view synthesis (teacher).")
@@ -145,6 +148,8 @@ class TrainConfig:
                 raise ValueError(f"{name.replace('_', '-')} must be in [0, 1)")
         if self.real_reflections and self.stage == "teacher":
             raise ValueError("real-reflections are single images: the student stage's only")
+        if self.keep_tone and self.stage == "teacher":
+            raise ValueError("keep-tone is for the student, which cleans single photos")
         if self.pair_shift < 0:
             raise ValueError("pair-shift must be at least 0")
         if not 0 <= self.ema_decay < 1:
@@ -166,7 +171,9 @@ class TrainConfig:
         return frozenset(line.split("#")[0].strip() for line in lines if line.split("#")[0].strip())
 
     def model_switches(self) -> dict[str, bool]:
-        return {ABLATIONS[a][1]: False for a in self.ablate if ABLATIONS[a][1]}
+        """The ModelConfig fields these settings change: ablated parts off, the tone step on."""
+        return {**{ABLATIONS[a][1]: False for a in self.ablate if ABLATIONS[a][1]},
+                **({"keep_tone": True} if self.keep_tone else {})}
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2)

@@ -57,7 +57,8 @@ class Trainer:
             self.stage = STAGES[cfg.stage](cfg, self.model_cfg, self.device, self.perceptual)
         except (MixtureError, PerceptualError, StageError) as exc:
             raise TrainError(str(exc)) from None
-        self.validator = Validator(self.data.val_set, self.data.real_sets, cfg.batch_size, self.device)
+        self.validator = Validator(self.data.val_set, self.data.real_sets, cfg.batch_size, self.device,
+                                   self.model_cfg.keep_tone)
         self.model = self.stage.model
         self.ema = WeightAverage(self.model, cfg.ema_decay) if cfg.ema_decay else None
         self.optimizers = self.stage.optimizers()

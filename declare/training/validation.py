@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from declare.data.layouts import find_pairs
+from declare.images import keep_tone
 from declare.metrics import mean_of_scored, score
 
 SCORED = ("psnr", "psnr_fit", "ssim", "removed")  # by name from declare.metrics.METRICS
@@ -84,14 +85,16 @@ def _mean_scores(outputs: list[np.ndarray], truths: list[np.ndarray], inputs: li
 
 @torch.no_grad()
 def score_real(clean: Callable[[torch.Tensor], torch.Tensor], sets: list[RealSet],
-               device: torch.device) -> dict:
-    """Each set's PSNR/SSIM beside the input's, and the selection ``score``."""
+               device: torch.device, tone_kept: bool = False) -> dict:
+    """Each set's PSNR/SSIM beside the input's, and the selection ``score``; with
+    ``tone_kept``, of the results after the tone step of a keep_tone model, as users get them."""
     result, gains = {}, []
     for s in sets:
         outputs = []
         for x in s.inputs:
             t = torch.from_numpy(x).permute(2, 0, 1)[None].to(device)
-            outputs.append(clean(t).float().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy())
+            out = clean(t).float().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy()
+            outputs.append(keep_tone(x, out) if tone_kept else out)
         mine = _mean_scores(outputs, s.truths, s.inputs)
         result[s.name] = {**{k: round(v, 4) for k, v in mine.items()},
                           **{f"input_{k}": round(v, 4) for k, v in s.identity.items()}}
@@ -105,8 +108,10 @@ class Validator:
     """What a run is scored on: held-out synthetic samples (the stage's own forward, beside
     the input) and whole real photos through glass (as users run the model)."""
 
-    def __init__(self, val_set, real_sets: list[RealSet], batch_size: int, device: torch.device):
+    def __init__(self, val_set, real_sets: list[RealSet], batch_size: int, device: torch.device,
+                 tone_kept: bool = False):
         self.val_set, self.real_sets, self.batch_size, self.device = val_set, real_sets, batch_size, device
+        self.tone_kept = tone_kept  # the model keeps each photo's tone: score what users get
 
     @torch.no_grad()
     def synthetic(self, forward: Callable[[torch.Tensor], torch.Tensor]) -> dict[str, float]:
@@ -125,4 +130,4 @@ class Validator:
         return {k: round(float(np.mean(v)), 4) for k, v in scores.items()}
 
     def real(self, clean: Callable[[torch.Tensor], torch.Tensor]) -> dict:
-        return score_real(clean, self.real_sets, self.device)
+        return score_real(clean, self.real_sets, self.device, self.tone_kept)
