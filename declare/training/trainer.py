@@ -33,6 +33,7 @@ from declare.training.mixture import DataMixture, MixtureError
 from declare.training.perceptual import PerceptualError, choose_perceptual
 from declare.training.run_folder import RunFolder, RunFolderError
 from declare.training.stages import STAGES, StageError
+from declare.training.state import latest
 from declare.training.validation import Validator
 from declare_models import get_config
 
@@ -54,7 +55,9 @@ class Trainer:
         try:
             self.data = DataMixture(cfg, self.device, self.rank, self.world)
             self.perceptual = choose_perceptual(cfg, self.device, self.rank)
-            self.stage = STAGES[cfg.stage](cfg, self.model_cfg, self.device, self.perceptual)
+            self.folder = RunFolder(cfg.out, cfg.stage, self.rank)
+            resuming = cfg.resume and latest(self.folder.checkpoints) is not None
+            self.stage = STAGES[cfg.stage](cfg, self.model_cfg, self.device, self.perceptual, resuming)
         except (MixtureError, PerceptualError, StageError) as exc:
             raise TrainError(str(exc)) from None
         self.validator = Validator(self.data.val_set, self.data.real_sets, cfg.batch_size, self.device,
@@ -62,7 +65,6 @@ class Trainer:
         self.model = self.stage.model
         self.ema = WeightAverage(self.model, cfg.ema_decay) if cfg.ema_decay else None
         self.optimizers = self.stage.optimizers()
-        self.folder = RunFolder(cfg.out, cfg.stage, self.rank)
         self.step, self.epoch = 0, 0
         self._bar_extra: dict[str, str] = {}
         try:
