@@ -18,6 +18,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from declare.device import memory_format
 from declare_models import PatchDiscriminator, Teacher, create_model, losses
 
 Terms = dict[str, tuple[float, torch.Tensor]]       # name -> (weight, unweighted loss)
@@ -37,7 +38,8 @@ class Stage:
                  resuming: bool = False):
         self.cfg, self.device, self.perceptual = cfg, device, perceptual
         self.resuming = resuming  # the run goes on from a checkpoint, which holds every weight
-        self.model = create_model(self.name, model_cfg).to(device)
+        self.layout = memory_format(device)
+        self.model = create_model(self.name, model_cfg).to(device, memory_format=self.layout)
         self.ddp_model: nn.Module = self.model
 
     def wrap(self, wrap: Wrap) -> None:
@@ -157,7 +159,7 @@ class StudentStage(Stage):
 
     def losses(self, batch, agree):
         cfg = self.cfg
-        out = self.ddp_model(batch["frames"][:, 1])
+        out = self.ddp_model(batch["frames"][:, 1].contiguous(memory_format=self.layout))
         terms = self.image_terms(out.transmission, batch["t"][:, 1], pairs=~batch["has_views"])
         if cfg.w_reflection_area:
             terms["reflection_area"] = (cfg.w_reflection_area, losses.reflection_area_loss(
