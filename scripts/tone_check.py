@@ -22,7 +22,7 @@ from selection_score import network, selection_sets
 
 from declare.data.layouts import images_in
 from declare.images import keep_tone
-from declare.training.validation import load_resized, score_real
+from declare.training.validation import load_resized, run_on_array, score_real
 
 SIZE = 384
 PHOTOS, PHOTO_SIZE = 24, 512  # CEILNet photos
@@ -42,7 +42,7 @@ def main(data: Path, models: list[str]) -> None:
                     f"{r['ssim'] - r['input_ssim']:+.4f} / {r['removed']:.1f}%" for r in (v, kept[name])), flush=True)
         changes = {"as is": [], "tone kept": []}
         for x in photos:
-            y = clean(torch.from_numpy(x).permute(2, 0, 1)[None]).clamp(0, 1)[0].permute(1, 2, 0).numpy()
+            y = run_on_array(clean, x, torch.device("cpu"))
             for key, out in (("as is", y), ("tone kept", keep_tone(x, y.copy()))):
                 changes[key].append(level_changes(x, out))
         for key, rows in changes.items():

@@ -152,12 +152,14 @@ def train(ctx: click.Context, **values) -> None:
     if ctx.invoked_subcommand is not None:
         ctx.obj = _given(ctx, values)
         return
+    from declare.training.run_folder import resumes
+
     both = build_config(ctx, values, "teacher")
     out = Path(both.out)
     teacher_data, weights = _multi_view(both)
     teacher_cfg = dataclasses.replace(both, stage="teacher", out=str(out / "teacher"), data=teacher_data,
                                       data_weights=weights, real_reflections=0.0,
-                                      resume=_resuming(both, out / "teacher"))
+                                      resume=resumes(both.resume, out / "teacher"))
     final = out / "teacher" / "teacher.safetensors"
     needs_teacher = not {"no-transfer", "no-hallucination"} & set(both.ablate)
     if not needs_teacher:
@@ -168,15 +170,8 @@ def train(ctx: click.Context, **values) -> None:
         run_stage(teacher_cfg)
     student_cfg = dataclasses.replace(both, stage="student", out=str(out / "student"),
                                       teacher=str(final) if needs_teacher else None,
-                                      resume=_resuming(both, out / "student"))
+                                      resume=resumes(both.resume, out / "student"))
     run_stage(student_cfg)
-
-
-def _resuming(cfg: TrainConfig, folder: Path) -> bool:
-    """--resume for both stages means: continue what exists, start what does not."""
-    from declare.training.state import latest
-
-    return cfg.resume and latest(folder / "checkpoints") is not None
 
 
 def _multi_view(cfg: TrainConfig) -> tuple[list[str], list[float]]:

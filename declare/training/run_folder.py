@@ -16,6 +16,12 @@ from declare.checkpoint import read_metadata, save_checkpoint
 from declare.training.state import latest, load_state, save_state
 
 
+def resumes(resume: bool, out: str | Path) -> bool:
+    """Whether ``--resume`` goes on from a checkpoint in ``out`` (else the run starts there):
+    the weights, the frozen ImageNet ones too, then come from that checkpoint."""
+    return resume and latest(Path(out) / "checkpoints") is not None
+
+
 class RunFolderError(Exception):
     """A folder that cannot take this run; one line for the user."""
 

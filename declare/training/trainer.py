@@ -31,9 +31,8 @@ from declare.training.config import TrainConfig
 from declare.training.ema import WeightAverage
 from declare.training.mixture import DataMixture, MixtureError
 from declare.training.perceptual import PerceptualError, choose_perceptual
-from declare.training.run_folder import RunFolder, RunFolderError
+from declare.training.run_folder import RunFolder, RunFolderError, resumes
 from declare.training.stages import STAGES, StageError
-from declare.training.state import latest
 from declare.training.validation import Validator
 from declare_models import get_config
 
@@ -56,8 +55,8 @@ class Trainer:
             self.data = DataMixture(cfg, self.device, self.rank, self.world)
             self.perceptual = choose_perceptual(cfg, self.device, self.rank)
             self.folder = RunFolder(cfg.out, cfg.stage, self.rank)
-            resuming = cfg.resume and latest(self.folder.checkpoints) is not None
-            self.stage = STAGES[cfg.stage](cfg, self.model_cfg, self.device, self.perceptual, resuming)
+            self.stage = STAGES[cfg.stage](cfg, self.model_cfg, self.device, self.perceptual,
+                                           resumes(cfg.resume, cfg.out))
         except (MixtureError, PerceptualError, StageError) as exc:
             raise TrainError(str(exc)) from None
         self.validator = Validator(self.data.val_set, self.data.real_sets, cfg.batch_size, self.device,

@@ -84,6 +84,14 @@ def _mean_scores(outputs: list[np.ndarray], truths: list[np.ndarray], inputs: li
 
 
 @torch.no_grad()
+def run_on_array(clean: Callable[[torch.Tensor], torch.Tensor], x: np.ndarray,
+                 device: torch.device) -> np.ndarray:
+    """One H x W x 3 photo through ``clean`` (a network on (1, 3, H, W) tensors), clipped."""
+    t = torch.from_numpy(x).permute(2, 0, 1)[None].to(device)
+    return clean(t).float().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy()
+
+
+@torch.no_grad()
 def score_real(clean: Callable[[torch.Tensor], torch.Tensor], sets: list[RealSet],
                device: torch.device, tone_kept: bool = False) -> dict:
     """Each set's PSNR/SSIM beside the input's, and the selection ``score``; with
@@ -92,8 +100,7 @@ def score_real(clean: Callable[[torch.Tensor], torch.Tensor], sets: list[RealSet
     for s in sets:
         outputs = []
         for x in s.inputs:
-            t = torch.from_numpy(x).permute(2, 0, 1)[None].to(device)
-            out = clean(t).float().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy()
+            out = run_on_array(clean, x, device)
             outputs.append(keep_tone(x, out) if tone_kept else out)
         mine = _mean_scores(outputs, s.truths, s.inputs)
         result[s.name] = {**{k: round(v, 4) for k, v in mine.items()},
