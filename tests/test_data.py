@@ -446,6 +446,41 @@ def test_real_reflection_clean_share_leaves_photos_untouched(photo_folder, tmp_p
     assert all(torch.equal(mixed[i]["frames"][1], veiled[i]["frames"][1]) for i in kept)  # same draws otherwise
 
 
+def test_recoloured_layers_keep_their_shape_and_mean_and_change_their_tint(photo_folder, tmp_path):
+    from declare.data.layouts import images_in
+    from declare.data.real_reflections import RealReflections, recolour
+
+    layer = torch.stack([torch.full((8, 8), 0.3), torch.full((8, 8), 0.1), torch.zeros(8, 8)])
+    layer[:, 2:4, 2:4] *= 2  # a brighter patch in every channel
+    gen = torch.Generator().manual_seed(0)
+    tints = [recolour(layer, gen) for _ in range(12)]
+    for t in tints:
+        assert float(t.mean()) == pytest.approx(float(layer.mean()), rel=1e-5)
+        assert float(t.min()) >= 0 and sorted(float(c.max()) > 0 for c in t) == [False, True, True]
+        assert torch.allclose(t[:, 2, 2], 2 * t[:, 0, 0])  # the patch stands out as before
+    assert len({tuple(round(float(c), 5) for c in t[:, 0, 0]) for t in tints}) == 12  # each its own tint
+    assert len({int(t[:, 0, 0].argmin()) for t in tints}) == 3  # the dark channel moves
+
+    pairs = tmp_path / "pairs"
+    truth = real_array("glass-1.jpg", size=(120, 90))
+    image = truth.astype(np.float32) * 0.9
+    image[..., 0] += 60  # a red reflection
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    for folder, a in (("blended", image), ("transmission_layer", truth)):
+        (pairs / folder).mkdir(parents=True)
+        Image.fromarray(a).save(pairs / folder / "0.png")
+    photos, found = images_in(photo_folder), find_pairs(pairs)
+    plain = RealReflections(photos, found, length=30, crop=32, seed=2)
+    mixed = RealReflections(photos, found, length=30, crop=32, seed=2, colour=1.0)
+    reddest = [int(s["r"][1].mean((1, 2)).argmax()) for s in (mixed[i] for i in range(30))]
+    assert all(int(plain[i]["r"][1].mean((1, 2)).argmax()) == 0 for i in range(30))
+    assert len(set(reddest)) > 1  # other tints than the shoot's
+    for i in range(30):
+        s = mixed[i]
+        assert torch.allclose(s["frames"][1], (s["t"][1] + s["r"][1]).clamp(0, 1), atol=1e-6)
+        assert torch.equal(s["t"][1], plain[i]["t"][1])  # the same scene under it
+
+
 def test_a_layer_without_its_floor_keeps_its_shape_and_loses_its_veil():
     from declare.data.real_reflections import without_floor
 

@@ -590,6 +590,8 @@ def test_real_reflections_need_pairs_and_photos_and_are_the_students(photo_folde
         _config(photo_folder, tmp_path / "c", stage="student", real_reflections=1, real_reflections_clean=1)
     with pytest.raises(ValueError, match=r"real-reflections-floor must be in \[0, 1\)"):
         _config(photo_folder, tmp_path / "d", stage="student", real_reflections=1, real_reflections_floor=-0.1)
+    with pytest.raises(ValueError, match=r"real-reflections-colour must be in \[0, 1\]"):
+        _config(photo_folder, tmp_path / "e", stage="student", real_reflections=1, real_reflections_colour=1.5)
 
 
 def test_the_students_extra_terms_are_weighted_into_its_loss(photo_folder, tmp_path):

@@ -19,6 +19,9 @@ real layers are mostly veils, and with every composite veiled the safe guess
 for a photo is a little light off everywhere. ``floor`` goes further: each
 layer loses its own level below that quantile (per channel), so what is left
 to teach is the reflection's shape, not a veil a levels slider would remove.
+``colour`` recolours a share of the layers (channels shuffled, each scaled by
+its own gain, the layer's mean kept): 77 layers from one shoot share its
+light and its tints, and a photo through other glass has its own.
 
 A layer is ``clip(input - g x truth, 0, 1)``, ``g`` per channel the 20th
 percentile of input/truth where the truth is not dark: pixels without
@@ -44,6 +47,7 @@ from declare.images import read_photo
 LONG_SIDE = 768          # layers are kept at most this large (uint8): 77 of them take ~100 MB
 RATIO_PERCENTILE = 0.2   # of input/truth per channel: the glass's dimming
 STRENGTH = (0.5, 1.25)   # a layer is laid over at this factor of its own strength
+COLOUR_GAIN = (0.6, 1.4)  # per channel, of a recoloured layer, before its mean is restored
 
 
 def reflection_layer(image: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
@@ -54,6 +58,15 @@ def reflection_layer(image: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
                          else torch.tensor(1.0) for c in range(3)]).clamp(0.5, 1.2)
     layer = (image - gains.view(3, 1, 1) * truth).clamp(0, 1)
     return gaussian_blur(layer, 1.0)
+
+
+def recolour(layer: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """(3, H, W): ``layer`` with its channels shuffled and scaled, its mean kept."""
+    shuffled = layer[torch.randperm(3, generator=gen)]
+    lo, hi = COLOUR_GAIN
+    gains = lo + (hi - lo) * torch.rand(3, generator=gen)
+    tinted = shuffled * gains.view(3, 1, 1)
+    return tinted * (layer.mean() / tinted.mean().clamp(min=1e-6))
 
 
 def without_floor(layer: torch.Tensor, quantile: float) -> torch.Tensor:
@@ -68,11 +81,11 @@ class RealReflections(_Base):
     """Photos with a real pair's reflection laid over them: single images, exact truths."""
 
     def __init__(self, photos: list[Path], pairs: list[Pair], length: int, crop: int = 224,
-                 seed: int = 0, clean_share: float = 0.0, floor: float = 0.0):
+                 seed: int = 0, clean_share: float = 0.0, floor: float = 0.0, colour: float = 0.0):
         super().__init__(crop, seed, augment=True)
         if not photos or not pairs:
             raise ValueError("real reflections need photos and pairs")
-        self.photos, self.length, self.clean_share = list(photos), length, clean_share
+        self.photos, self.length, self.clean_share, self.colour = list(photos), length, clean_share, colour
         self.layers = [without_floor(_extract(p), floor) for p in pairs]
 
     def __len__(self) -> int:
@@ -88,6 +101,8 @@ class RealReflections(_Base):
         r = r * (lo + (hi - lo) * float(torch.rand((), generator=gen)))
         if self.clean_share and float(torch.rand((), generator=gen)) < self.clean_share:
             r = torch.zeros_like(r)      # drawn only when asked for: earlier runs resume exactly
+        if self.colour and float(torch.rand((), generator=gen)) < self.colour:
+            r = recolour(r, gen)         # likewise
         image = (t + r).clamp(0, 1)
         zeros = torch.zeros(3, 3, self.crop, self.crop)
         t_views, r_views = zeros.clone(), zeros.clone()

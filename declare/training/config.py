@@ -51,6 +51,9 @@ class TrainConfig:
     real_reflections_floor: float = setting(0.0, "Quantile of each real reflection layer taken off it "
                                             "(per channel): its veil, so that its shape is what is taught; "
                                             "0: the whole layer.", metavar="Q")
+    real_reflections_colour: float = setting(0.0, "Share of those layers recoloured (channels shuffled "
+                                             "and scaled, mean kept): tints other than the pairs' shoot.",
+                                             metavar="SHARE")
     val_data: list[str] = setting([], "Validation folder (repeatable). Default: held out from --data. "
                                    "Folders of real pairs (Real20, Nature, ...) are scored as whole photos "
                                    "beside the input itself, and choose the final weights.", metavar="DIR")
@@ -146,6 +149,8 @@ class TrainConfig:
         for name in ("real_reflections_clean", "real_reflections_floor"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name.replace('_', '-')} must be in [0, 1)")
+        if not 0 <= self.real_reflections_colour <= 1:
+            raise ValueError("real-reflections-colour must be in [0, 1]")
         if self.real_reflections and self.stage == "teacher":
             raise ValueError("real-reflections are single images: the student stage's only")
         if self.keep_tone and self.stage == "teacher":

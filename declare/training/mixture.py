@@ -112,7 +112,8 @@ class DataMixture:
             raise MixtureError("--real-reflections needs a --data folder of photos and one of image pairs")
         cfg = self.cfg
         return RealReflections(photos, pairs, cfg.epoch_size, cfg.crop, cfg.seed,
-                               cfg.real_reflections_clean, cfg.real_reflections_floor)
+                               cfg.real_reflections_clean, cfg.real_reflections_floor,
+                               cfg.real_reflections_colour)
 
     def _photo_bank(self):
         """Synthetic batches made on the device, from photos decoded once into memory."""
