@@ -594,6 +594,31 @@ def test_real_reflections_need_pairs_and_photos_and_are_the_students(photo_folde
         _config(photo_folder, tmp_path / "e", stage="student", real_reflections=1, real_reflections_colour=1.5)
 
 
+def test_weight_decay_shrinks_the_weights_spares_biases_and_holds_on_resume(photo_folder, tmp_path):
+    kw = dict(stage="student", ablate=["no-transfer"], lr=1e-3, steps=2, checkpoint_every=2)
+    plain, decayed = (Trainer(_config(photo_folder, tmp_path / n, weight_decay=wd, **kw))
+                      for n, wd in (("plain", 0.0), ("decayed", 10.0)))
+    groups = decayed.optimizers["model"].param_groups
+    assert [g["weight_decay"] for g in groups] == [10.0, 0.0]
+    assert all(p.ndim > 1 for p in groups[0]["params"]) and all(p.ndim == 1 for p in groups[1]["params"])
+    before = {k: v.clone() for k, v in decayed.model.state_dict().items()}
+    assert all(torch.equal(before[k], v) for k, v in plain.model.state_dict().items())  # same start
+    batch = next(plain._batches())
+    plain._train_step(batch)
+    decayed._train_step(batch)
+    trained = {n for n, p in decayed.model.named_parameters() if p.requires_grad}
+    after_plain, after_decayed = plain.model.state_dict(), decayed.model.state_dict()
+    for name in trained:
+        shrink = after_plain[name] - after_decayed[name]
+        expected = 1e-3 * 10.0 * before[name] if before[name].ndim > 1 else torch.zeros_like(shrink)
+        assert torch.allclose(shrink, expected, atol=1e-6), name  # AdamW: w x (1 - lr x wd), then Adam
+    decayed.run()
+    with pytest.raises(TrainError, match="started with --weight-decay 10, not 0: resume it with its own"):
+        Trainer(_config(photo_folder, tmp_path / "decayed", weight_decay=0.0, resume=True, **{**kw, "steps": 4}))
+    with pytest.raises(ValueError, match="weight-decay must be at least 0"):
+        _config(photo_folder, tmp_path / "x", weight_decay=-1.0)
+
+
 def test_the_students_extra_terms_are_weighted_into_its_loss(photo_folder, tmp_path):
     out = tmp_path / "run"
     Trainer(_config(photo_folder, out, stage="student", ablate=["no-transfer"], steps=2,

@@ -75,6 +75,9 @@ class TrainConfig:
                                         "--resume continues from (for short GPU loans).")
     epoch_size: int = setting(1000, "Samples per epoch drawn from the data mixture.")
     lr: float = setting(2e-4, "Adam learning rate.")
+    weight_decay: float = setting(0.0, "Decoupled weight decay (AdamW) of the trained network's weights, "
+                                  "biases and norms spared; 0: plain Adam. PyTorch's convention: each "
+                                  "step shrinks a weight by --lr x this.")
     lr_schedule: str = setting("step", "step: x --lr-decay every --lr-decay-every epochs; cosine: from --lr "
                                "down to --lr x --lr-decay at the last step.", choices=["step", "cosine"])
     lr_decay_every: int = setting(40, "Epochs between learning-rate decays (step schedule).")
@@ -155,6 +158,8 @@ class TrainConfig:
             raise ValueError("real-reflections are single images: the student stage's only")
         if self.keep_tone and self.stage == "teacher":
             raise ValueError("keep-tone is for the student, which cleans single photos")
+        if self.weight_decay < 0:
+            raise ValueError("weight-decay must be at least 0")
         if self.pair_shift < 0:
             raise ValueError("pair-shift must be at least 0")
         if not 0 <= self.ema_decay < 1:

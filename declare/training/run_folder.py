@@ -64,7 +64,10 @@ class RunFolder:
             return None
         if path is None:
             raise RunFolderError(f"--resume: no checkpoint in {self.checkpoints}")
-        counters = load_state(path, model, optimizers, modules)
+        try:
+            counters = load_state(path, model, optimizers, modules)
+        except ValueError as exc:
+            raise RunFolderError(f"--resume: {exc}") from None
         step = int(counters["step"])
         best = self.path / "best.safetensors"
         if best.exists():

@@ -47,7 +47,11 @@ class Stage:
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         trained = [p for p in self.model.parameters() if p.requires_grad]  # not a frozen encoder
-        return {"model": torch.optim.Adam(trained, lr=self.cfg.lr)}
+        if not self.cfg.weight_decay:
+            return {"model": torch.optim.Adam(trained, lr=self.cfg.lr)}
+        groups = [{"params": [p for p in trained if p.ndim > 1], "weight_decay": self.cfg.weight_decay},
+                  {"params": [p for p in trained if p.ndim <= 1], "weight_decay": 0.0}]  # as timm
+        return {"model": torch.optim.AdamW(groups, lr=self.cfg.lr)}
 
     def extra_state(self) -> dict[str, nn.Module]:
         """Modules besides the model that a checkpoint's state must hold."""

@@ -80,6 +80,15 @@ def latest(folder: Path) -> Path | None:
     return None
 
 
+def _check_decay(saved: list[dict], current: list[dict]) -> None:
+    """A checkpoint's optimizer restores its own hyperparameters: a changed --weight-decay
+    would be silently undone (or fail on another number of groups), so it is refused."""
+    before, now = ([g.get("weight_decay", 0.0) for g in groups] for groups in (saved, current))
+    if before != now:
+        raise ValueError(f"the run was started with --weight-decay {max(before):g}, not {max(now):g}: "
+                         "resume it with its own")
+
+
 def load_state(model_path: Path, model: nn.Module, optimizers: dict[str, torch.optim.Optimizer],
                modules: dict[str, nn.Module]) -> dict:
     """Restore everything saved with ``model_path``; returns the counters."""
@@ -93,7 +102,9 @@ def load_state(model_path: Path, model: nn.Module, optimizers: dict[str, torch.o
     with safe_open(str(state_path), "pt") as f:
         meta = json.loads(f.metadata()["trainer"])
     for name, optimizer in optimizers.items():
-        optimizer.load_state_dict(_unflatten_optimizer(name, tensors, meta["optimizers"][name]))
+        saved = _unflatten_optimizer(name, tensors, meta["optimizers"][name])
+        _check_decay(saved["param_groups"], optimizer.param_groups)
+        optimizer.load_state_dict(saved)
     for name, module in modules.items():
         prefix = f"{name}/module/"
         module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
