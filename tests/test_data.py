@@ -425,17 +425,21 @@ def test_real_reflection_samples_lay_a_layer_over_another_photo(photo_folder, tm
     assert not torch.equal(other, t)  # another draw, another scene
 
 
+def _one_pair(root, image, truth):
+    """A pair folder holding one pair, found."""
+    for folder, a in (("blended", image), ("transmission_layer", truth)):
+        (root / folder).mkdir(parents=True)
+        Image.fromarray(a).save(root / folder / "0.png")
+    return find_pairs(root)
+
+
 def test_real_reflection_clean_share_leaves_photos_untouched(photo_folder, tmp_path):
     from declare.data.layouts import images_in
     from declare.data.real_reflections import RealReflections
 
-    pairs = tmp_path / "pairs"
     truth = real_array("glass-1.jpg", size=(120, 90))
     image = np.clip(truth.astype(np.float32) * 0.9 + 60, 0, 255).astype(np.uint8)
-    for folder, a in (("blended", image), ("transmission_layer", truth)):
-        (pairs / folder).mkdir(parents=True)
-        Image.fromarray(a).save(pairs / folder / "0.png")
-    photos, found = images_in(photo_folder), find_pairs(pairs)
+    photos, found = images_in(photo_folder), _one_pair(tmp_path / "pairs", image, truth)
     veiled = RealReflections(photos, found, length=40, crop=32, seed=1)
     mixed = RealReflections(photos, found, length=40, crop=32, seed=1, clean_share=0.5)
     clean = [i for i in range(40) if torch.equal(mixed[i]["frames"][1], mixed[i]["t"][1])]
@@ -461,15 +465,11 @@ def test_recoloured_layers_keep_their_shape_and_mean_and_change_their_tint(photo
     assert len({tuple(round(float(c), 5) for c in t[:, 0, 0]) for t in tints}) == 12  # each its own tint
     assert len({int(t[:, 0, 0].argmin()) for t in tints}) == 3  # the dark channel moves
 
-    pairs = tmp_path / "pairs"
     truth = real_array("glass-1.jpg", size=(120, 90))
     image = truth.astype(np.float32) * 0.9
     image[..., 0] += 60  # a red reflection
     image = np.clip(image, 0, 255).astype(np.uint8)
-    for folder, a in (("blended", image), ("transmission_layer", truth)):
-        (pairs / folder).mkdir(parents=True)
-        Image.fromarray(a).save(pairs / folder / "0.png")
-    photos, found = images_in(photo_folder), find_pairs(pairs)
+    photos, found = images_in(photo_folder), _one_pair(tmp_path / "pairs", image, truth)
     plain = RealReflections(photos, found, length=30, crop=32, seed=2)
     mixed = RealReflections(photos, found, length=30, crop=32, seed=2, colour=1.0)
     reddest = [int(s["r"][1].mean((1, 2)).argmax()) for s in (mixed[i] for i in range(30))]
