@@ -24,8 +24,6 @@ from declare.options import Options
 if TYPE_CHECKING:  # the engine loads only once there is a photo to clean
     from declare.session import Session
 
-BURST_TOLERANCE = 16  # pixels of size difference a burst may have, removed by a centre crop
-
 
 @dataclass
 class Report:
@@ -45,6 +43,9 @@ class Report:
 
     def error(self, where: str, message: str) -> None:
         tqdm.write(f"declare: error: {where}: {message}", file=sys.stderr)
+
+    def warn(self, where: str, message: str) -> None:
+        tqdm.write(f"declare: warning: {where}: {message}", file=sys.stderr)
 
     def record(self, job: Job, status: str, seconds: float, error: str | None = None,
                notes: list[str] | None = None) -> None:
@@ -89,11 +90,14 @@ def run(args: list[str], opts: Options) -> int:
             return 1 if report.failed else 0
         from declare.session import Session, SessionError
 
-        try:
-            session = Session.load(opts.model, opts.device, opts.half, opts.burst, opts.engine, opts.threads)
-        except SessionError as exc:
-            report.error(exc.where, str(exc))
-            return 2
+        session = None
+        if not opts.burst or opts.burst_method == "teacher":  # the classical burst needs no network
+            try:
+                session = Session.load(opts.model, opts.device, opts.half, opts.burst, opts.engine,
+                                       opts.threads)
+            except SessionError as exc:
+                report.error(exc.where, str(exc))
+                return 2
         exporters = _exporters(opts.export, report)
         if exporters is None:
             return 2
@@ -223,56 +227,50 @@ def _write_results(job: Job, photo: Photo, transmission: np.ndarray, opts: Optio
 
 
 def _burst_jobs(args: list[str], opts: Options, report: Report) -> tuple[list[Job], list] | None:
-    """The centre view's job and the three frames' paths, expanded once; None if unusable."""
+    """The reference view's job and the views' paths, expanded once; None if unusable."""
+    from declare.burst import MAX_VIEWS, MIN_VIEWS, middle
+
     items = expand_inputs(args, opts.recursive, unique=False)
     bad = [(p, e) for p, _, e in items if e is not None]
     for path, error in bad:
         report.error(str(path), error)
     if bad:
         return None
-    if len(items) != 3:
-        report.error("--burst", f"takes exactly three photos A B C of one scene, got {len(items)}")
+    if not MIN_VIEWS <= len(items) <= MAX_VIEWS:
+        report.error("--burst", f"takes {MIN_VIEWS} to {MAX_VIEWS} views of one scene, got {len(items)}")
+        return None
+    if opts.reference is not None and opts.reference > len(items):
+        report.error("--reference", f"is {opts.reference}, but the burst has {len(items)} views")
         return None
     frames = [p for p, _, _ in items]
-    jobs = plan_jobs([str(frames[1])], opts.output, False, opts.overwrite, opts.skip_existing,
+    reference = middle(len(frames)) if opts.reference is None else opts.reference - 1
+    jobs = plan_jobs([str(frames[reference])], opts.output, False, opts.overwrite, opts.skip_existing,
                      opts.save_reflection)
     return jobs, frames
 
 
-def _clean_burst(session: Session, frames: list, job: Job, opts: Options, report: Report,
+def _clean_burst(session: Session | None, frames: list, job: Job, opts: Options, report: Report,
                  exporters: dict) -> None:
+    from declare.burst import middle
+    from declare.burst.clean import clean_burst
+
+    reference = middle(len(frames)) if opts.reference is None else opts.reference - 1
+
     def work() -> list[str]:
-        try:
-            photos = [read_photo(p) for p in frames]
-        except ImageError as exc:
-            raise ImageError(f"burst frame: {exc}") from None
-        aligned, notes = align_burst([p.pixels for p in photos])
-        centre = photos[1].with_pixels(aligned[1])
-        if centre.alpha is not None:
-            centre.alpha = _centre_crop(centre.alpha, aligned[1].shape[:2])
-        result = _finite(session.clean_burst(aligned, opts.tile, opts.overlap,
-                                             lambda boxes: report.progress(boxes, "tile")))
-        notes += _write_results(job, centre, result, opts)
-        return notes + _export(job, centre.pixels, result, opts, exporters)
+        photos = []
+        for path in frames:
+            try:
+                photos.append(read_photo(path))
+            except ImageError as exc:
+                raise ImageError(f"burst view {path}: {exc}") from None
+        result = clean_burst([p.pixels for p in photos], reference, opts.burst_method, session,
+                             opts.tile, opts.overlap, lambda boxes: report.progress(boxes, "tile"),
+                             labels=[str(p) for p in frames])
+        for warning in result.warnings:
+            report.warn(str(job.input), warning)
+        transmission = _finite(result.transmission)
+        notes = result.notes + ([f"warning: {w}" for w in result.warnings] if opts.as_json else [])
+        notes += _write_results(job, photos[reference], transmission, opts)
+        return notes + _export(job, photos[reference].pixels, transmission, opts, exporters)
 
     _guarded(job, report, work)
-
-
-def align_burst(frames: list[np.ndarray]) -> tuple[list[np.ndarray], list[str]]:
-    """Frames of one size, centre-cropping differences of a few pixels; else refuse."""
-    sizes = [f.shape[:2] for f in frames]
-    if len(set(sizes)) == 1:
-        return frames, []
-    h, w = min(s[0] for s in sizes), min(s[1] for s in sizes)
-    listed = ", ".join(f"{s[1]}x{s[0]}" for s in sizes)
-    if max(s[0] - h for s in sizes) > BURST_TOLERANCE or max(s[1] - w for s in sizes) > BURST_TOLERANCE:
-        raise ImageError(f"burst frames differ in size ({listed}); the three views must be "
-                         f"the same size (within {BURST_TOLERANCE} px)")
-    note = f"frames differed in size ({listed}); centre-cropped to {w}x{h}"
-    return [_centre_crop(f, (h, w)) for f in frames], [note]
-
-
-def _centre_crop(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    h, w = size
-    top, left = (a.shape[0] - h) // 2, (a.shape[1] - w) // 2
-    return np.ascontiguousarray(a[top:top + h, left:left + w])

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import click
 
 from declare.cli_types import FiniteFloat
+from declare.burst import METHODS as BURST_METHODS
 from declare.device import DEVICES, ENGINES
 from declare.tiling import OVERLAP, TILE
 
@@ -38,8 +39,16 @@ class Options:
         None, "A registered model (see 'declare-photo models list'), a checkpoint file (.safetensors) "
               "or its exported graph (.onnx).",
         "--model", metavar="NAME|PATH")
-    burst: bool = option(False, "Three views A B C of one scene: the teacher cleans B using A and C.",
+    burst: bool = option(False, "The photos are 2 to 9 views of one scene (a handheld burst through "
+                         "glass): the reference view is cleaned using how the others move.",
                          "--burst", is_flag=True)
+    reference: int | None = option(None, "With --burst: which view to clean, counted from 1. "
+                                   "Default: the middle one.", "--reference", type=click.IntRange(1),
+                                   metavar="N")
+    burst_method: str = option("classical", "With --burst: classical (the views aligned, the darkest "
+                               "confirmed value kept; no network) or teacher (the three-view network "
+                               "on the reference and its two nearest aligned views).", "--burst-method",
+                               type=click.Choice(BURST_METHODS), show_default=True)
     device: str = option("auto", "Where to run; auto picks CUDA, then MPS, then the CPU.",
                          "--device", type=click.Choice(DEVICES), show_default=True)
     engine: str = option("auto", "What runs the network: onnx (ONNX Runtime, the CPU), torch (PyTorch: "
@@ -73,6 +82,8 @@ class Options:
 
         if self.overwrite and self.skip_existing:
             return "--overwrite and --skip-existing contradict each other"
+        if not self.burst and (self.reference is not None or self.burst_method != "classical"):
+            return "--reference and --burst-method go with --burst"
         return tile_problem(self.tile, self.overlap)
 
     @classmethod

@@ -159,9 +159,11 @@ def test_the_photo_path_never_imports_torch(tmp_path):
     for i in range(3):
         (tmp_path / f"view{i}").mkdir()
         frames.append(copy_real(tmp_path / f"view{i}"))
-    burst = _without_torch(["--burst", *map(str, frames), "-o", str(tmp_path / "burst.png")], tmp_path)
-    assert burst.returncode == 0, burst.stderr
-    assert (tmp_path / "burst.png").is_file()
+    for method in ("classical", "teacher"):
+        out = tmp_path / f"burst-{method}.png"
+        burst = _without_torch(["--burst", *map(str, frames), "--burst-method", method, "-o", str(out)], tmp_path)
+        assert burst.returncode == 0, burst.stderr
+        assert out.is_file()
 
 
 @pytest.mark.parametrize("args, extra", [

@@ -1,0 +1,72 @@
+"""A burst's views brought onto the reference: registered, warped, exposure-matched."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from declare.burst.align import (AlignConfig, AlignError, exposure_gains, gray, register, sampling_map,
+                                 shrink, warp_view, work_scale, _features, _to_u8)
+
+MIN_MOTION_PX = 0.75  # below this (full-size px, median over the views) the scene barely moves
+MIN_CHANGE = 0.03     # and if nothing differs more than this (99th percentile), nothing moved at all
+
+
+@dataclass
+class AlignedBurst:
+    index: int                                # the reference's place in the burst
+    reference: np.ndarray                     # H x W x 3, the view being cleaned
+    views: list[np.ndarray]                   # the other views, warped and exposure-matched
+    weights: list[np.ndarray]                 # H x W confidence of each, in [0, 1]
+    names: list[int]                          # each kept view's index in the burst
+    left_out: dict[int, str] = field(default_factory=dict)   # index -> why
+    motion: float = 0.0                       # median scene motion over kept views, full-size px
+    change: float = 0.0                       # the largest view's 99th-percentile difference
+
+    @property
+    def still(self) -> bool:
+        """Nothing moves: neither the scene nor anything in front of it (a reflection can move
+        while the scene stays, when what it mirrors moves)."""
+        return not self.views or (self.motion < MIN_MOTION_PX and self.change < MIN_CHANGE)
+
+
+def align_burst(frames: list[np.ndarray], reference: int, cfg: AlignConfig = AlignConfig()) -> AlignedBurst:
+    """Every frame but ``reference`` registered and warped onto it; frames that cannot be
+    are left out with the reason (the caller warns)."""
+    ref = frames[reference]
+    scale = work_scale(ref.shape, cfg)
+    ref_g = gray(shrink(ref, scale))
+    ref_feat = _features(_to_u8(ref_g), cfg)
+    out = AlignedBurst(reference, ref, [], [], [])
+    motions, changes = [], []
+    for i, frame in enumerate(frames):
+        if i == reference:
+            continue
+        try:
+            view_g = gray(shrink(frame, work_scale(frame.shape, cfg)))
+            reg = register(ref_g, view_g, cfg, ref_feat)
+        except AlignError as exc:
+            out.left_out[i] = str(exc)
+            continue
+        view_up = (frame.shape[1] / view_g.shape[1], frame.shape[0] / view_g.shape[0])
+        maps = sampling_map(reg, ref_g.shape[1] / ref.shape[1], view_up, ref.shape[:2])
+        warped, inside = warp_view(frame, maps)
+        weight = _full_size(reg.confidence, ref.shape[:2]) * inside
+        warped *= exposure_gains(ref, warped, weight)
+        out.views.append(warped)
+        out.weights.append(weight.astype(np.float32))
+        out.names.append(i)
+        motions.append(reg.motion / scale)
+        changes.append(reg.change)
+    out.motion = float(np.median(motions)) if motions else 0.0
+    out.change = max(changes, default=0.0)
+    return out
+
+
+def _full_size(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    if a.shape[:2] == shape:
+        return a
+    return cv2.resize(a, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)

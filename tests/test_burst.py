@@ -1,0 +1,140 @@
+"""--burst on bursts made here from real photos: registration, the guarded composite, the CLI."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from declare.burst.align import AlignConfig, gray, register, sampling_map
+from declare.burst.clean import clean_burst
+from declare.cli import main
+from declare.metrics import psnr
+from photos import real_array
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def as_float(a: np.ndarray) -> np.ndarray:
+    return a.astype(np.float32) / 255
+
+
+def shifted(image: np.ndarray, dx: float, dy: float, size: tuple[int, int]) -> np.ndarray:
+    """A ``size`` (w, h) window of ``image`` whose top-left sits at (40 + dx, 40 + dy)."""
+    m = np.float32([[1, 0, 40 + dx], [0, 1, 40 + dy]])
+    return cv2.warpAffine(image, m, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REFLECT)
+
+
+def synthetic_burst(t_moves, r_moves, strength=0.8, size=(400, 300)):
+    """Views of a real scene behind glass (glass-6) with the bright details of another real
+    photo (glass-3: its highlights and edges, as a lit shop front mirrors them) reflected on
+    it; each layer moved by its own (dx, dy) per view. Returns the views and the scene in each."""
+    scene = as_float(real_array("glass-6.jpg", (520, 420)))
+    other = as_float(real_array("glass-3.jpg", (560, 460)))
+    mirrored = np.clip((other - cv2.GaussianBlur(other, (0, 0), 4)) * 3 - 0.15, 0, 1)
+    views, truths = [], []
+    for (tx, ty), (rx, ry) in zip(t_moves, r_moves):
+        t = shifted(scene, tx, ty, size)
+        views.append(np.clip(t + strength * shifted(mirrored, rx, ry, size), 0, 1))
+        truths.append(t)
+    return views, truths
+
+
+def test_a_known_homography_is_recovered_from_a_real_photo():
+    photo = as_float(real_array("glass-6.jpg"))
+    h, w = photo.shape[:2]
+    truth = np.array([[1.01, 0.02, 6.5], [-0.015, 0.995, -4.25], [2e-5, -1e-5, 1.0]])  # reference -> view
+    view = cv2.warpPerspective(photo, truth, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    reg = register(gray(photo), gray(view), AlignConfig())
+    mx, my = sampling_map(reg, 1.0, (1.0, 1.0), (h, w))
+    ys, xs = np.mgrid[20:h - 20:8, 20:w - 20:8].astype(np.float64)
+    den = truth[2, 0] * xs + truth[2, 1] * ys + truth[2, 2]
+    tx = (truth[0, 0] * xs + truth[0, 1] * ys + truth[0, 2]) / den
+    ty = (truth[1, 0] * xs + truth[1, 1] * ys + truth[1, 2]) / den
+    err = np.hypot(mx[20:h - 20:8, 20:w - 20:8] - tx, my[20:h - 20:8, 20:w - 20:8] - ty)
+    assert err.mean() < 0.5, err.mean()
+
+
+def test_a_reflection_moving_against_a_still_scene_is_removed():
+    views, truths = synthetic_burst([(0, 0)] * 3, [(-14, 9), (0, 0), (15, -11)])
+    out = clean_burst(views)
+    before, after = psnr(views[1], truths[1]), psnr(out.transmission, truths[1])
+    assert not out.warnings
+    assert after >= before + 5, (before, after)
+
+
+def test_the_camera_moving_too_the_reflection_is_removed():
+    views, truths = synthetic_burst([(-6, 3), (0, 0), (5, -4)], [(-22, 12), (0, 0), (20, -15)])
+    out = clean_burst(views)
+    assert psnr(out.transmission, truths[1]) >= psnr(views[1], truths[1]) + 3
+
+
+def test_a_dark_object_in_one_view_leaves_no_hole():
+    views, truths = synthetic_burst([(-3, 2), (0, 0), (4, -1)], [(0, 0)] * 3, strength=0.0)
+    views[0] = views[0].copy()
+    views[0][120:180, 150:230] = 0.02   # someone in black passing in the first view only
+    out = clean_burst(views)
+    region = out.transmission[125:175, 155:225]
+    assert np.abs(region - views[1][125:175, 155:225]).mean() * 255 < 3
+
+
+def test_three_copies_of_one_photo_come_back_unchanged():
+    photo = as_float(real_array("glass-1.jpg"))
+    out = clean_burst([photo, photo.copy(), photo.copy()])
+    assert np.array_equal(out.transmission, photo)
+    assert any("barely move" in w for w in out.warnings)
+
+
+def _save(path, pixels, **kw):
+    Image.fromarray((np.clip(pixels, 0, 1) * 255 + 0.5).astype(np.uint8)).save(path, **kw)
+    return path
+
+
+def test_cli_leaves_out_an_unalignable_view_and_names_it(tmp_path):
+    views, _ = synthetic_burst([(-6, 3), (0, 0), (5, -4)], [(-22, 12), (0, 0), (20, -15)])
+    paths = [_save(tmp_path / f"v{i}.png", v) for i, v in enumerate(views)]
+    stranger = _save(tmp_path / "stranger.png", as_float(real_array("glass-2.jpg", (400, 300))))
+    result = invoke("--burst", paths[0], paths[1], stranger, paths[2], "--reference", 2)
+    assert result.exit_code == 0, result.output
+    assert f"warning: {paths[1]}: {stranger} left out" in result.stderr
+    assert (tmp_path / "v1.declare.png").exists()
+
+
+def test_cli_views_of_other_sizes_and_orientations(tmp_path):
+    views, truths = synthetic_burst([(-6, 3), (0, 0), (5, -4)], [(-22, 12), (0, 0), (20, -15)])
+    small = cv2.resize(views[0], (320, 240), interpolation=cv2.INTER_AREA)       # another size
+    first = _save(tmp_path / "a.png", small)
+    ref = _save(tmp_path / "b.png", views[1])
+    exif = Image.Exif()
+    exif[0x0112] = 6                                                                # shown turned 90 degrees
+    turned = _save(tmp_path / "c.jpg", np.rot90(views[2], 1), exif=exif, quality=97)
+    result = invoke("--burst", first, ref, turned, "-o", tmp_path / "out.png")
+    assert result.exit_code == 0, result.output
+    assert "left out" not in result.stderr
+    with Image.open(tmp_path / "out.png") as im:
+        out = as_float(np.asarray(im.convert("RGB")))
+    assert out.shape == views[1].shape
+    assert psnr(out, truths[1]) >= psnr(views[1], truths[1]) + 2
+
+
+def test_cli_burst_counts_and_reference(tmp_path):
+    photo = _save(tmp_path / "p.png", as_float(real_array("glass-1.jpg")))
+    result = invoke("--burst", photo)
+    assert result.exit_code == 2 and "2 to 9 views" in result.stderr
+    result = invoke("--burst", photo, photo, "--reference", 3)
+    assert result.exit_code == 2 and "--reference" in result.stderr
+    result = invoke(photo, "--reference", 1)
+    assert result.exit_code == 2 and "go with --burst" in result.stderr
+
+
+@pytest.mark.parametrize("views", [2, 5])
+def test_any_number_of_views(views):
+    moves = [(-20 + 9 * i, 12 - 6 * i) for i in range(views)]
+    frames, truths = synthetic_burst([(i - 1, 0) for i in range(views)], moves)
+    out = clean_burst(frames, reference=views // 2)
+    assert psnr(out.transmission, truths[views // 2]) > psnr(frames[views // 2], truths[views // 2]) + 2
