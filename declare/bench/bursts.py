@@ -68,3 +68,108 @@ def score(result: np.ndarray, image: np.ndarray, reference: np.ndarray | None) -
                in_reflection=float(darkening[reflection].mean()) if reflection.any() else float("nan"),
                elsewhere=float(darkening[~reflection].mean()) if (~reflection).any() else float("nan"))
     return out
+
+
+def spread(count: int, views: int | None) -> list[int]:
+    """``views`` frame indices spread evenly over ``count`` (5 frames, 3 views: 0, 2, 4), the
+    middle one always among them; all frames when ``views`` is None or not fewer."""
+    if views is None or views >= count:
+        return list(range(count))
+    picked = [round(x) for x in np.linspace(0, count - 1, max(views, 2))][:views]
+    if count // 2 not in picked:
+        nearest = min(range(len(picked)), key=lambda k: abs(picked[k] - count // 2))
+        picked[nearest] = count // 2
+    return sorted(set(picked))
+
+
+def load(path: Path) -> np.ndarray:
+    from declare.images import read_photo
+
+    return read_photo(path).pixels
+
+
+def run(sequences: list[Sequence], methods: list[str], views: int | None, session=None,
+        sheets: Path | None = None, published: bool = True) -> list[dict]:
+    """One row per sequence and method: the input, each burst method, each published result."""
+    import time
+
+    from declare.burst.clean import clean_burst
+
+    rows = []
+    for seq in sequences:
+        chosen = spread(len(seq.frames), views)
+        frames = [load(seq.frames[i]) for i in chosen]
+        ref = chosen.index(seq.middle)
+        image = frames[ref]
+        reference = load(seq.published[REFERENCE_METHOD]) if REFERENCE_METHOD in seq.published else None
+        if reference is not None and reference.shape != image.shape:
+            reference = None
+        panels = [("input", image)]
+        rows.append({"sequence": seq.name, "method": "input", "views": 1, "seconds": 0.0,
+                     **score(image, image, reference)})
+        for method in methods:
+            start = time.perf_counter()
+            result = clean_burst(frames, ref, method, session if method == "teacher" else None)
+            seconds = time.perf_counter() - start
+            panels.append((f"declare {method}", result.transmission))
+            rows.append({"sequence": seq.name, "method": f"declare {method}", "views": len(frames),
+                         "seconds": seconds, **score(result.transmission, image, reference),
+                         "warnings": "; ".join(result.warnings)})
+        for name, path in (seq.published.items() if published else ()):
+            other = load(path)
+            if other.shape != image.shape:
+                continue
+            panels.append((f"{PUBLISHED_NAMES.get(name, name)} (published)", other))
+            rows.append({"sequence": seq.name, "method": PUBLISHED_NAMES.get(name, name), "views": None,
+                         "seconds": None, **score(other, image, reference)})
+        if sheets is not None:
+            contact_sheet(sheets / f"{seq.name}.jpg", panels)
+    return rows
+
+
+# The published results' file names, as the sequences' PROVENANCE.md explains them.
+PUBLISHED_NAMES = {"Ours": "Liu et al. 2020", "Li2013": "Li & Brown 2013", "Xue2015": "Xue et al. 2015",
+                   "Guo2014": "Guo et al. 2014", "Wei2019": "ERRNet 2019 (single)",
+                   "Zhang2018": "Zhang et al. 2018 (single)"}
+COLUMNS = ("vs_psnr", "vs_ssim", "change", "in_reflection", "elsewhere", "seconds")
+
+
+def summary(rows: list[dict]) -> list[dict]:
+    """Each method's means over the sequences it has (NaN cells left out), with its PSNR gain
+    over the input on the same sequences and its worst sequence's."""
+    inputs = {r["sequence"]: r["vs_psnr"] for r in rows if r["method"] == "input"}
+    out = []
+    for method in dict.fromkeys(r["method"] for r in rows):
+        mine = [r for r in rows if r["method"] == method]
+        row = {"method": method, "sequences": len(mine)}
+        for column in COLUMNS:
+            values = [r[column] for r in mine if r.get(column) is not None and np.isfinite(r[column])]
+            row[column] = float(np.mean(values)) if values else float("nan")
+        gains = [r["vs_psnr"] - inputs[r["sequence"]] for r in mine
+                 if np.isfinite(r["vs_psnr"]) and np.isfinite(inputs.get(r["sequence"], np.nan))]
+        row["gain"] = float(np.mean(gains)) if gains else float("nan")
+        row["worst"] = float(np.min(gains)) if gains else float("nan")
+        out.append(row)
+    return out
+
+
+def contact_sheet(path: Path, panels: list[tuple[str, np.ndarray]], width: int = 360) -> None:
+    """The panels side by side, each ``width`` px wide under its heading, written atomically."""
+    from PIL import Image, ImageDraw
+
+    from declare.atomic import atomic_path
+
+    band = 20
+    thumbs = []
+    for title, pixels in panels:
+        im = Image.fromarray((np.clip(pixels, 0, 1) * 255 + 0.5).astype(np.uint8))
+        thumbs.append((title, im.resize((width, round(width * im.height / im.width)), Image.LANCZOS)))
+    height = max(t.height for _, t in thumbs) + band
+    sheet = Image.new("RGB", (width * len(thumbs), height), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, (title, thumb) in enumerate(thumbs):
+        sheet.paste(thumb, (i * width, band))
+        draw.text((i * width + 4, 4), title, fill="black")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        sheet.save(tmp, format="JPEG", quality=90)

@@ -1,4 +1,4 @@
-"""``declare bench speed``, ``declare bench quality`` and ``declare bench tradeoff``."""
+"""``declare bench speed``, ``quality``, ``tradeoff`` and ``bursts``."""
 
 from __future__ import annotations
 
@@ -256,6 +256,63 @@ def quality(folders, pick: Choice, published, ssim_kind, device, engine, limit, 
         metrics = [(m.name, m.label) for m in METRICS.values()]
         out.draw(lambda path: report.plot_bars(path, summary, metrics, "declare bench quality"))
     sys.exit(1 if failed else 0)
+
+
+BURST_COLUMNS = [("method", "method"), ("sequences", "seqs"), ("vs_psnr", "vs ref dB", 2),
+                 ("gain", "gain dB", 2), ("worst", "worst dB", 2), ("vs_ssim", "vs ref SSIM", 3),
+                 ("change", "change", 1), ("in_reflection", "in refl.", 1), ("elsewhere", "elsewhere", 1),
+                 ("seconds", "s/burst", 2)]
+BURST_ROW_COLUMNS = [("sequence", "sequence"), *BURST_COLUMNS[:1], ("vs_psnr", "vs ref dB", 2),
+                     *BURST_COLUMNS[5:]]
+
+
+@bench.command()
+@click.option("--data", "folders", multiple=True, required=True, metavar="DIR",
+              help="A folder of burst sequences (repeatable): frame0.jpg .. frameN.jpg each, with "
+                   "other methods' results for the middle frame in published/ (Ours.jpg, the "
+                   "reference the scores compare with).")
+@click.option("--method", "methods", multiple=True, type=click.Choice(("classical", "teacher")),
+              help="A burst method to measure (repeatable). Default: classical.")
+@click.option("--model", default=None, metavar="NAME|PATH",
+              help="The teacher for --method teacher. Default: the installed burst model.")
+@click.option("--views", type=click.IntRange(2, 9), default=None,
+              help="Use this many frames of each sequence, spread evenly, the middle one included "
+                   "(5 frames, --views 3: frames 0, 2, 4). Default: all.")
+@click.option("--sheets", type=click.Path(file_okay=False), metavar="DIR",
+              help="Also write a contact sheet per sequence (input | declare | published) into DIR.")
+@click.option("--per-sequence", is_flag=True, help="Print every sequence's scores, not only the means.")
+@output_options
+def bursts(folders, methods, model, views, sheets, per_sequence, out: Outputs) -> None:
+    """Burst methods on real sequences, beside the published results of other methods.
+
+    No ground truth exists for real bursts: the scores compare each result with
+    the best published multi-frame result (Liu et al. 2020) and say where it
+    changed the input (in levels of 255): in the reflection (where that
+    reference is more than 15 levels darker than the input) and elsewhere.
+    """
+    from declare.bench import bursts as burst_bench
+    from declare.bench import report
+
+    sequences = [s for folder in folders for s in burst_bench.find_sequences(folder)]
+    if not sequences:
+        raise click.ClickException(f"no burst sequences (frame0.jpg ..) in {', '.join(folders)}")
+    methods = list(methods) or ["classical"]
+    session = None
+    if "teacher" in methods:
+        from declare.session import Session, SessionError
+
+        try:
+            session = Session.load(model, burst=True)
+        except SessionError as exc:
+            raise click.ClickException(str(exc)) from None
+    rows = burst_bench.run(sequences, methods, views, session, Path(sheets) if sheets else None)
+    summary = burst_bench.summary(rows)
+    if per_sequence and out.table:
+        click.echo(report.table(rows, BURST_ROW_COLUMNS) + "\n")
+    out.emit({"views": views, "sequences": [s.name for s in sequences], "summary": summary, "bursts": rows},
+             rows, BURST_COLUMNS, shown=summary)
+    if sheets:
+        click.echo(f"contact sheets: {sheets}")
 
 
 TRADEOFF_COLUMNS = [("method", "method"), ("seconds", "s/photo", 2), ("sets", "sets"),

@@ -38,6 +38,9 @@ class AlignConfig:
     flow_max_px: float = 1.5     # "check": flow (px, working size) above which a pixel is unsure
     flow_smooth: float = 0.02    # flow blurred by this share of the working side: the scene's
                                  # motion is smooth, a reflection's texture is not
+    new_edges: float = 0.06      # structure the warped view has and the reference lacks (gradient
+                                 # per px, 0-1 levels): at this much, a pixel is not trusted. A
+                                 # reflection's absence removes edges; misplaced content adds them
     consistency_px: float = 0.0  # forward-backward flow disagreement (px) above which a pixel is
                                  # unsure; 0: off. Where the layers move apart the flow disagrees
                                  # with itself, so this check also drops the reflection's pixels
@@ -167,6 +170,23 @@ def dense_flow(ref8: np.ndarray, warped8: np.ndarray, cfg: AlignConfig) -> tuple
     return fwd, disagreement
 
 
+def gradient(g: np.ndarray) -> np.ndarray:
+    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3) / 8
+    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3) / 8
+    return cv2.magnitude(gx, gy)
+
+
+def structure_confidence(ref_g: np.ndarray, warped_g: np.ndarray, cfg: AlignConfig) -> np.ndarray:
+    """1 where the warped view brings no edge the reference lacks (within 2 px), falling to 0
+    where it brings ``new_edges`` of them, spread over a few pixels: a view aligned on the
+    scene differs from the reference by reflections, which only take edges away or add faint
+    ones; misplaced content (parallax the flow missed, something else seen) adds strong ones."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    excess = np.maximum(gradient(warped_g) - cv2.dilate(gradient(ref_g), kernel), 0)
+    excess = cv2.GaussianBlur(excess, (0, 0), 3) * 4
+    return np.clip(1 - excess / cfg.new_edges, 0, 1).astype(np.float32)
+
+
 def register(ref_g: np.ndarray, view_g: np.ndarray, cfg: AlignConfig, ref_feat=None) -> Registration:
     """Register one view (grayscale, working size) onto the reference; AlignError if it cannot be."""
     ref8, view8 = _to_u8(ref_g), _to_u8(view_g)
@@ -192,8 +212,18 @@ def register(ref_g: np.ndarray, view_g: np.ndarray, cfg: AlignConfig, ref_feat=N
         if cfg.flow == "check":
             confidence *= np.clip(2 - np.linalg.norm(flow, axis=2) / cfg.flow_max_px, 0, 1)
             flow = None
+        else:
+            warped = _follow(warped, flow)
+    if cfg.new_edges > 0:
+        confidence *= structure_confidence(ref_g, warped, cfg)
     change = photometric_residual(ref_g, warped, inside, 0.99)
     return Registration(hom, flow, confidence, inliers, residual, change, _motion(hom, shape))
+
+
+def _follow(g: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    h, w = g.shape[:2]
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(g, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def sampling_map(reg: Registration, ref_scale: float, view_up: tuple[float, float],
@@ -229,6 +259,8 @@ def exposure_gains(ref: np.ndarray, warped: np.ndarray, weight: np.ndarray) -> n
     """One gain per channel bringing ``warped`` to the reference's exposure and white balance,
     from the confidently aligned, unclipped pixels (a median of ratios: reflections that
     differ between the views are outliers, not the rule)."""
+    step = max(1, int(np.sqrt(ref.shape[0] * ref.shape[1] / 1e6)))   # a 1 MP grid is plenty
+    ref, warped, weight = ref[::step, ::step], warped[::step, ::step], weight[::step, ::step]
     ok = (weight > 0.5) & (ref.min(-1) > 0.03) & (ref.max(-1) < 0.97) & (warped.min(-1) > 0.03) \
         & (warped.max(-1) < 0.97)
     if ok.sum() < 100:

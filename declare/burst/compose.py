@@ -32,6 +32,10 @@ class ComposeConfig:
     envelope: str = "min"        # min | second (second-lowest with 4+ views) | median
     tolerance: float = 0.004     # dilation radius as a share of the long side (~2 px at 0.5 MP)
     noise_k: float = 2.5         # darkening under this many noise sigmas is noise, not reflection
+    colour: float = 0.6          # a removed layer more saturated than this (channel spread over
+                                 # its brightest) is taken away as grey only (what all channels
+                                 # agree on): reflections are pale, another scene's content is not.
+                                 # 1: each channel's own
     lone_gap: float = 0.3        # a darkest value this far below every other view's is an intruder
                                  # (a dark object that moved), not a reflection's absence
 
@@ -46,6 +50,9 @@ def dilation(view: np.ndarray, radius: int) -> np.ndarray:
 def noise_sigma(image: np.ndarray) -> np.ndarray:
     """Per channel: the image's noise, from the median response of a second-difference kernel
     that cancels smooth shading (Immerkaer 1996, made robust to texture by the median)."""
+    h, w = image.shape[:2]
+    top, left = max(0, (h - 1024) // 2), max(0, (w - 1024) // 2)
+    image = image[top:top + 1024, left:left + 1024]     # a central megapixel tells the noise
     kernel = np.float32([[1, -2, 1], [-2, 4, -2], [1, -2, 1]])
     response = np.abs(cv2.filter2D(np.ascontiguousarray(image, np.float32), -1, kernel))
     return (1.4826 * np.median(response.reshape(-1, response.shape[-1]), axis=0) / 6).astype(np.float32)
@@ -53,22 +60,32 @@ def noise_sigma(image: np.ndarray) -> np.ndarray:
 
 def envelope(ref: np.ndarray, candidates: list[np.ndarray], kind: str, lone_gap: float = 1.0) -> np.ndarray:
     """The lower envelope of the reference and the candidates, never above the reference.
-    A minimum that stands alone, ``lone_gap`` below the second-lowest value (in the pixel's
-    mean over channels), is not believed: the second-lowest is taken there."""
+
+    Views are ranked per pixel by their mean over channels and the chosen view gives all
+    three channels: a minimum per channel would mix colours from different views. With
+    ``min``, a darkest view that stands alone, ``lone_gap`` below the next, is not believed
+    and the next is taken; ``second`` always takes the second-darkest (with 4+ views)."""
     if not candidates:
         return ref
-    stack = np.stack([ref, *candidates])
-    if kind == "min":
-        two = np.partition(stack, 1, axis=0)[:2]
-        lone = (two[1] - two[0]).mean(-1, keepdims=True) > lone_gap
-        return np.where(lone, two[1], two[0])
-    if kind == "second" and len(stack) < 4:
-        return stack.min(0)
-    if kind == "second":
-        return np.minimum(np.partition(stack, 1, axis=0)[1], ref)
+    if kind not in ENVELOPES:
+        raise ValueError(f"unknown envelope {kind!r} ({', '.join(ENVELOPES)})")
+    stack = np.stack([ref, *candidates])                 # V x H x W x 3
+    levels = stack.mean(-1)                              # V x H x W
     if kind == "median":
-        return np.minimum(np.median(stack, axis=0), ref)
-    raise ValueError(f"unknown envelope {kind!r} ({', '.join(ENVELOPES)})")
+        pick = np.argsort(levels, axis=0)[len(stack) // 2]
+    else:
+        darkest = levels.argmin(0)
+        lowest = np.take_along_axis(levels, darkest[None], axis=0)[0]
+        np.put_along_axis(levels, darkest[None], np.inf, axis=0)
+        next_ = levels.argmin(0)
+        pick = darkest
+        if kind == "min" and len(stack) > 2:
+            gap = np.take_along_axis(levels, next_[None], axis=0)[0] - lowest
+            pick = np.where(gap > lone_gap, next_, darkest)
+        elif kind == "second" and len(stack) >= 4:
+            pick = next_
+    chosen = np.take_along_axis(stack, pick[None, ..., None], axis=0)[0]
+    return np.minimum(chosen, ref)
 
 
 def compose(ref: np.ndarray, views: list[np.ndarray], weights: list[np.ndarray],
@@ -83,4 +100,10 @@ def compose(ref: np.ndarray, views: list[np.ndarray], weights: list[np.ndarray],
     env = envelope(ref, candidates, cfg.envelope, cfg.lone_gap)
     sigma = noise_sigma(ref)
     removed = np.maximum(ref - env - cfg.noise_k * sigma, 0)
+    if cfg.colour < 1:
+        grey = removed.min(-1, keepdims=True)
+        spread = (removed.max(-1, keepdims=True) - grey) / (removed.max(-1, keepdims=True) + 0.02)
+        keep = np.where(spread <= cfg.colour, 1.0, 0.0).astype(np.float32)
+        keep = cv2.GaussianBlur(keep, (0, 0), 2)[..., None] if keep.ndim == 3 else keep
+        removed = grey + keep * (removed - grey)
     return ref - removed, removed
