@@ -138,3 +138,25 @@ def test_any_number_of_views(views):
     frames, truths = synthetic_burst([(i - 1, 0) for i in range(views)], moves)
     out = clean_burst(frames, reference=views // 2)
     assert psnr(out.transmission, truths[views // 2]) > psnr(frames[views // 2], truths[views // 2]) + 2
+
+
+def test_bench_bursts_scores_sequences_against_their_published_reference(tmp_path):
+    import json
+
+    views, truths = synthetic_burst([(-6, 3), (-3, 1), (0, 0), (2, -2), (5, -4)],
+                                    [(-22, 12), (-11, 6), (0, 0), (10, -8), (20, -15)])
+    seq = tmp_path / "seqs" / "shop"
+    (seq / "published").mkdir(parents=True)
+    for i, v in enumerate(views):
+        _save(seq / f"frame{i}.png", v)
+    _save(seq / "published" / "Ours.png", truths[2])   # a perfect "published" result
+    result = invoke("bench", "bursts", "--data", tmp_path / "seqs", "--json", "-", "--sheets", tmp_path / "sheets")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout[:result.stdout.rindex("}") + 1])
+    rows = {r["method"]: r for r in doc["summary"]}
+    assert rows["input"]["gain"] == 0
+    assert rows["declare classical"]["gain"] > 2
+    assert rows["declare classical"]["in_reflection"] > 0
+    assert (tmp_path / "sheets" / "shop.jpg").is_file()
+    empty = invoke("bench", "bursts", "--data", tmp_path / "sheets")
+    assert empty.exit_code == 1 and "no burst sequences" in empty.stderr
