@@ -80,11 +80,11 @@ def shrink(pixels: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
 
 
-def _to_u8(g: np.ndarray) -> np.ndarray:
+def to_u8(g: np.ndarray) -> np.ndarray:
     return (np.clip(g, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
-def _features(g8: np.ndarray, cfg: AlignConfig):
+def features(g8: np.ndarray, cfg: AlignConfig):
     sift = cv2.SIFT_create(nfeatures=cfg.features)
     return sift.detectAndCompute(g8, None)
 
@@ -189,12 +189,12 @@ def structure_confidence(ref_g: np.ndarray, warped_g: np.ndarray, cfg: AlignConf
 
 def register(ref_g: np.ndarray, view_g: np.ndarray, cfg: AlignConfig, ref_feat=None) -> Registration:
     """Register one view (grayscale, working size) onto the reference; AlignError if it cannot be."""
-    ref8, view8 = _to_u8(ref_g), _to_u8(view_g)
-    ref_feat = ref_feat if ref_feat is not None else _features(ref8, cfg)
-    src, dst = _matches(ref_feat, _features(view8, cfg), cfg)
+    ref8, view8 = to_u8(ref_g), to_u8(view_g)
+    ref_feat = ref_feat if ref_feat is not None else features(ref8, cfg)
+    src, dst = _matches(ref_feat, features(view8, cfg), cfg)
     candidates = candidate_homographies(src, dst, cfg)
     if not candidates:
-        raise AlignError(f"too few matching features ({len(src)})")
+        raise AlignError(f"too few features match in one consistent motion ({len(src)} matched)")
     shape = ref_g.shape[:2]
     scored = []
     for hom, inliers in candidates:
@@ -206,7 +206,7 @@ def register(ref_g: np.ndarray, view_g: np.ndarray, cfg: AlignConfig, ref_feat=N
     confidence = inside.astype(np.float32)
     flow = None
     if cfg.flow != "none":
-        flow, disagreement = dense_flow(ref8, _to_u8(warped), cfg)
+        flow, disagreement = dense_flow(ref8, to_u8(warped), cfg)
         if cfg.consistency_px > 0:
             confidence *= np.clip(2 - disagreement / cfg.consistency_px, 0, 1)
         if cfg.flow == "check":

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from declare.burst.align import (AlignConfig, AlignError, exposure_gains, gray, register, sampling_map,
-                                 shrink, warp_view, work_scale, _features, _to_u8)
+                                 shrink, warp_view, work_scale, features, to_u8)
 
 MIN_MOTION_PX = 0.75  # below this (full-size px, median over the views) the scene barely moves
 MIN_CHANGE = 0.03     # and if nothing differs more than this (99th percentile), nothing moved at all
@@ -37,7 +37,7 @@ def align_burst(frames: list[np.ndarray], reference: int, cfg: AlignConfig = Ali
     ref = frames[reference]
     scale = work_scale(ref.shape, cfg)
     ref_g = gray(shrink(ref, scale))
-    ref_feat = _features(_to_u8(ref_g), cfg)
+    ref_feat = features(to_u8(ref_g), cfg)
     out = AlignedBurst(reference, ref, [], [], [])
     motions, changes = [], []
     for i, frame in enumerate(frames):
