@@ -72,7 +72,7 @@ def run(args: list[str], opts: Options) -> int:
             planned = _burst_jobs(args, opts, report)
             if planned is None:
                 return 2
-            jobs, frames = planned
+            jobs, frames, reference = planned
         else:
             problem = output_problem(args, opts.output, opts.recursive)
             if problem:
@@ -102,7 +102,7 @@ def run(args: list[str], opts: Options) -> int:
         if exporters is None:
             return 2
         if opts.burst:
-            _clean_burst(session, frames, todo[0], opts, report, exporters)
+            _clean_burst(session, frames, reference, todo[0], opts, report, exporters)
         else:
             for job in report.progress(todo, "photo"):
                 _clean_one(session, job, opts, report, exporters)
@@ -226,8 +226,9 @@ def _write_results(job: Job, photo: Photo, transmission: np.ndarray, opts: Optio
     return notes
 
 
-def _burst_jobs(args: list[str], opts: Options, report: Report) -> tuple[list[Job], list] | None:
-    """The reference view's job and the views' paths, expanded once; None if unusable."""
+def _burst_jobs(args: list[str], opts: Options, report: Report) -> tuple[list[Job], list, int] | None:
+    """The reference view's job, the views' paths, expanded once, and the reference's place
+    among them; None if unusable."""
     from declare.burst import MAX_VIEWS, MIN_VIEWS, middle
 
     items = expand_inputs(args, opts.recursive, unique=False)
@@ -246,15 +247,12 @@ def _burst_jobs(args: list[str], opts: Options, report: Report) -> tuple[list[Jo
     reference = middle(len(frames)) if opts.reference is None else opts.reference - 1
     jobs = plan_jobs([str(frames[reference])], opts.output, False, opts.overwrite, opts.skip_existing,
                      opts.save_reflection)
-    return jobs, frames
+    return jobs, frames, reference
 
 
-def _clean_burst(session: Session | None, frames: list, job: Job, opts: Options, report: Report,
-                 exporters: dict) -> None:
-    from declare.burst import middle
+def _clean_burst(session: Session | None, frames: list, reference: int, job: Job, opts: Options,
+                 report: Report, exporters: dict) -> None:
     from declare.burst.clean import clean_burst
-
-    reference = middle(len(frames)) if opts.reference is None else opts.reference - 1
 
     def work() -> list[str]:
         photos = []

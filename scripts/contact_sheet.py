@@ -21,17 +21,13 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from declare.bench.methods import baseline_method, model_method
+from declare.bench.report import thumbnail
 from declare.data.layouts import find_pairs, images_in
 from declare.images import read_photo
 from declare.tiling import OVERLAP, TILE
 
 HEADINGS = ("input", "declare (default model)", "Yang et al. 2019")
 LABEL = 22  # pixels of heading band
-
-
-def thumbnail(pixels: np.ndarray, width: int) -> Image.Image:
-    image = Image.fromarray((np.clip(pixels, 0, 1) * 255 + 0.5).astype(np.uint8))
-    return image.resize((width, round(width * image.height / image.width)), Image.LANCZOS)
 
 
 def level_changes(before: np.ndarray, after: np.ndarray) -> dict[str, float]:

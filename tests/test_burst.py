@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from declare.burst.align import AlignConfig, gray, register, sampling_map
+from declare.burst.align import AlignConfig, gray, reference, register, sampling_map
 from declare.burst.clean import clean_burst
 from declare.cli import main
 from declare.metrics import psnr
@@ -50,7 +50,7 @@ def test_a_known_homography_is_recovered_from_a_real_photo():
     h, w = photo.shape[:2]
     truth = np.array([[1.01, 0.02, 6.5], [-0.015, 0.995, -4.25], [2e-5, -1e-5, 1.0]])  # reference -> view
     view = cv2.warpPerspective(photo, truth, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
-    reg = register(gray(photo), gray(view), AlignConfig())
+    reg = register(reference(gray(photo), AlignConfig()), gray(view), AlignConfig())
     mx, my = sampling_map(reg, 1.0, (1.0, 1.0), (h, w))
     ys, xs = np.mgrid[20:h - 20:8, 20:w - 20:8].astype(np.float64)
     den = truth[2, 0] * xs + truth[2, 1] * ys + truth[2, 2]

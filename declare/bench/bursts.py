@@ -38,7 +38,10 @@ class Sequence:
 
     @property
     def middle(self) -> int:
-        return len(self.frames) // 2
+        """The frame the published results are for, and the one a burst cleans by default."""
+        from declare.burst import middle
+
+        return middle(len(self.frames))
 
 
 def find_sequences(root: str | Path) -> list[Sequence]:
@@ -75,25 +78,25 @@ def spread(count: int, views: int | None) -> list[int]:
     middle one always among them; all frames when ``views`` is None or not fewer."""
     if views is None or views >= count:
         return list(range(count))
+    from declare.burst import middle
+
     picked = [round(x) for x in np.linspace(0, count - 1, max(views, 2))][:views]
-    if count // 2 not in picked:
-        nearest = min(range(len(picked)), key=lambda k: abs(picked[k] - count // 2))
-        picked[nearest] = count // 2
+    if middle(count) not in picked:
+        nearest = min(range(len(picked)), key=lambda k: abs(picked[k] - middle(count)))
+        picked[nearest] = middle(count)
     return sorted(set(picked))
 
 
-def load(path: Path) -> np.ndarray:
-    from declare.images import read_photo
-
-    return read_photo(path).pixels
-
-
 def run(sequences: list[Sequence], methods: list[str], views: int | None, session=None,
-        sheets: Path | None = None, published: bool = True) -> list[dict]:
+        sheets: Path | None = None) -> list[dict]:
     """One row per sequence and method: the input, each burst method, each published result."""
     import time
 
     from declare.burst.clean import clean_burst
+    from declare.images import read_photo
+
+    def load(path: Path) -> np.ndarray:
+        return read_photo(path).pixels
 
     rows = []
     for seq in sequences:
@@ -115,7 +118,7 @@ def run(sequences: list[Sequence], methods: list[str], views: int | None, sessio
             rows.append({"sequence": seq.name, "method": f"declare {method}", "views": len(frames),
                          "seconds": seconds, **score(result.transmission, image, reference),
                          "warnings": "; ".join(result.warnings)})
-        for name, path in (seq.published.items() if published else ()):
+        for name, path in seq.published.items():
             other = load(path)
             if other.shape != image.shape:
                 continue
@@ -158,12 +161,10 @@ def contact_sheet(path: Path, panels: list[tuple[str, np.ndarray]], width: int =
     from PIL import Image, ImageDraw
 
     from declare.atomic import atomic_path
+    from declare.bench.report import thumbnail
 
     band = 20
-    thumbs = []
-    for title, pixels in panels:
-        im = Image.fromarray((np.clip(pixels, 0, 1) * 255 + 0.5).astype(np.uint8))
-        thumbs.append((title, im.resize((width, round(width * im.height / im.width)), Image.LANCZOS)))
+    thumbs = [(title, thumbnail(pixels, width)) for title, pixels in panels]
     height = max(t.height for _, t in thumbs) + band
     sheet = Image.new("RGB", (width * len(thumbs), height), "white")
     draw = ImageDraw.Draw(sheet)

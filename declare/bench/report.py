@@ -151,3 +151,12 @@ def plot_tradeoff(path: Path, records: list[dict], megapixels: float, title: str
     axes[0][0].legend(fontsize=8, loc="upper right")
     fig.suptitle(f"{title}\n(dot: mean over the sets; bar down to the worst set)", fontsize=10)
     _save_figure(plt, fig, path)
+
+
+def thumbnail(pixels, width: int):
+    """An H x W x 3 float image as a ``width``-pixel-wide PIL image, for contact sheets."""
+    import numpy as np
+    from PIL import Image
+
+    image = Image.fromarray((np.clip(pixels, 0, 1) * 255 + 0.5).astype(np.uint8))
+    return image.resize((width, round(width * image.height / image.width)), Image.LANCZOS)

@@ -52,7 +52,7 @@ def clean_burst(frames: list[np.ndarray], reference: int | None = None, method: 
         three = _three_views(burst)
         out.transmission = session.clean_burst(three, tile, overlap, progress)
     else:
-        out.transmission, _ = compose(burst.reference, burst.views, burst.weights, composition)
+        out.transmission = compose(burst.reference, burst.views, burst.weights, composition)
     out.notes.append(f"{len(burst.views) + 1} views aligned, the scene moving {burst.motion:.0f} px")
     return out
 
@@ -60,7 +60,7 @@ def clean_burst(frames: list[np.ndarray], reference: int | None = None, method: 
 def _three_views(burst: AlignedBurst) -> list[np.ndarray]:
     """The teacher's (before, reference, after): the two aligned views nearest the reference,
     the one view twice if only one is left; where a view is unsure, the reference shows."""
-    order = sorted(range(len(burst.views)), key=lambda k: abs(burst.names[k] - burst.index))[:2]
+    order = sorted(range(len(burst.views)), key=lambda k: abs(burst.indices[k] - burst.index))[:2]
     chosen = [burst.weights[k][..., None] * burst.views[k] + (1 - burst.weights[k][..., None]) * burst.reference
               for k in order]
     if len(chosen) == 1:

@@ -9,12 +9,20 @@ object that moved. Each of these is guarded against:
 
 - each view is first brought to the reference's exposure (align.exposure_gains);
 - a view only counts where it is confidently aligned, the reference elsewhere;
+- views are ranked by their mean over channels and the darkest gives all three,
+  so no colour is mixed from several views;
 - a view's darkness is only believed where its whole neighbourhood is darker
   (a grey dilation of ``tolerance`` px): an edge shifted by a pixel or two is
   filled in, a reflection's absence is not;
-- the darkening is soft-thresholded by the noise measured between the views;
-- with four or more views a pixel's value must be confirmed by a second view
-  (the second-lowest), so one view's dark intruder leaves no hole.
+- a darkest view far below every other one is an intruder (someone in black
+  passing through one view), and the next darkest is taken there;
+- the darkening is soft-thresholded by the reference's noise;
+- a removed layer more saturated than reflections are comes off as grey only.
+
+Measured and left out (issue 33's notes): the second-lowest or the median
+instead of the minimum keep one view's intruder out too, but remove half as
+much reflection on the real bursts (+0.59 dB against +1.39 before the other
+guards).
 """
 
 from __future__ import annotations
@@ -24,12 +32,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-ENVELOPES = ("min", "second", "median")
-
-
 @dataclass(frozen=True)
 class ComposeConfig:
-    envelope: str = "min"        # min | second (second-lowest with 4+ views) | median
     tolerance: float = 0.004     # dilation radius as a share of the long side (~2 px at 0.5 MP)
     noise_k: float = 2.5         # darkening under this many noise sigmas is noise, not reflection
     colour: float = 0.6          # a removed layer more saturated than this (channel spread over
@@ -58,52 +62,41 @@ def noise_sigma(image: np.ndarray) -> np.ndarray:
     return (1.4826 * np.median(response.reshape(-1, response.shape[-1]), axis=0) / 6).astype(np.float32)
 
 
-def envelope(ref: np.ndarray, candidates: list[np.ndarray], kind: str, lone_gap: float = 1.0) -> np.ndarray:
-    """The lower envelope of the reference and the candidates, never above the reference.
-
-    Views are ranked per pixel by their mean over channels and the chosen view gives all
-    three channels: a minimum per channel would mix colours from different views. With
-    ``min``, a darkest view that stands alone, ``lone_gap`` below the next, is not believed
-    and the next is taken; ``second`` always takes the second-darkest (with 4+ views)."""
+def envelope(ref: np.ndarray, candidates: list[np.ndarray], lone_gap: float) -> np.ndarray:
+    """Per pixel the darkest of the reference and the candidates by mean over channels, all
+    three channels from that one (never above the reference); where it stands alone,
+    ``lone_gap`` below the next darkest, the next darkest."""
     if not candidates:
         return ref
-    if kind not in ENVELOPES:
-        raise ValueError(f"unknown envelope {kind!r} ({', '.join(ENVELOPES)})")
     stack = np.stack([ref, *candidates])                 # V x H x W x 3
     levels = stack.mean(-1)                              # V x H x W
-    if kind == "median":
-        pick = np.argsort(levels, axis=0)[len(stack) // 2]
-    else:
-        darkest = levels.argmin(0)
+    darkest = levels.argmin(0)
+    pick = darkest
+    if len(stack) > 2:
         lowest = np.take_along_axis(levels, darkest[None], axis=0)[0]
         np.put_along_axis(levels, darkest[None], np.inf, axis=0)
-        next_ = levels.argmin(0)
-        pick = darkest
-        if kind == "min" and len(stack) > 2:
-            gap = np.take_along_axis(levels, next_[None], axis=0)[0] - lowest
-            pick = np.where(gap > lone_gap, next_, darkest)
-        elif kind == "second" and len(stack) >= 4:
-            pick = next_
+        following = levels.argmin(0)
+        gap = np.take_along_axis(levels, following[None], axis=0)[0] - lowest
+        pick = np.where(gap > lone_gap, following, darkest)
     chosen = np.take_along_axis(stack, pick[None, ..., None], axis=0)[0]
     return np.minimum(chosen, ref)
 
 
 def compose(ref: np.ndarray, views: list[np.ndarray], weights: list[np.ndarray],
-            cfg: ComposeConfig = ComposeConfig()) -> tuple[np.ndarray, np.ndarray]:
-    """(transmission, removed layer) of the reference from its aligned, exposure-matched views
-    (H x W x 3 each) and their per-pixel confidence (H x W in [0, 1])."""
+            cfg: ComposeConfig = ComposeConfig()) -> np.ndarray:
+    """The reference's transmission from its aligned, exposure-matched views (H x W x 3 each)
+    and their per-pixel confidence (H x W in [0, 1])."""
     radius = round(cfg.tolerance * max(ref.shape[:2]))
     candidates = []
     for view, weight in zip(views, weights):
         w = weight[..., None].astype(np.float32)
         candidates.append(w * dilation(view, radius) + (1 - w) * ref)
-    env = envelope(ref, candidates, cfg.envelope, cfg.lone_gap)
+    env = envelope(ref, candidates, cfg.lone_gap)
     sigma = noise_sigma(ref)
     removed = np.maximum(ref - env - cfg.noise_k * sigma, 0)
     if cfg.colour < 1:
         grey = removed.min(-1, keepdims=True)
-        spread = (removed.max(-1, keepdims=True) - grey) / (removed.max(-1, keepdims=True) + 0.02)
-        keep = np.where(spread <= cfg.colour, 1.0, 0.0).astype(np.float32)
-        keep = cv2.GaussianBlur(keep, (0, 0), 2)[..., None] if keep.ndim == 3 else keep
-        removed = grey + keep * (removed - grey)
-    return ref - removed, removed
+        brightest = removed.max(-1)
+        pale = ((brightest - grey[..., 0]) <= cfg.colour * (brightest + 0.02)).astype(np.float32)
+        removed = grey + cv2.GaussianBlur(pale, (0, 0), 2)[..., None] * (removed - grey)
+    return ref - removed

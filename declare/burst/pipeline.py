@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
-from declare.burst.align import (AlignConfig, AlignError, exposure_gains, gray, register, sampling_map,
-                                 shrink, warp_view, work_scale, features, to_u8)
+from declare.burst.align import (AlignConfig, AlignError, exposure_gains, gray, reference, register,
+                                 sampling_map, shrink, warp_view, work_scale)
 
 MIN_MOTION_PX = 0.75  # below this (full-size px, median over the views) the scene barely moves
 MIN_CHANGE = 0.03     # and if nothing differs more than this (99th percentile), nothing moved at all
@@ -19,7 +20,7 @@ class AlignedBurst:
     reference: np.ndarray                     # H x W x 3, the view being cleaned
     views: list[np.ndarray]                   # the other views, warped and exposure-matched
     weights: list[np.ndarray]                 # H x W confidence of each, in [0, 1]
-    names: list[int]                          # each kept view's index in the burst
+    indices: list[int]                        # each kept view's place in the burst
     left_out: dict[int, str] = field(default_factory=dict)   # index -> why
     motion: float = 0.0                       # median scene motion over kept views, full-size px
     change: float = 0.0                       # the largest view's 99th-percentile difference
@@ -31,21 +32,21 @@ class AlignedBurst:
         return not self.views or (self.motion < MIN_MOTION_PX and self.change < MIN_CHANGE)
 
 
-def align_burst(frames: list[np.ndarray], reference: int, cfg: AlignConfig = AlignConfig()) -> AlignedBurst:
-    """Every frame but ``reference`` registered and warped onto it; frames that cannot be
-    are left out with the reason (the caller warns)."""
-    ref = frames[reference]
+def align_burst(frames: list[np.ndarray], index: int, cfg: AlignConfig = AlignConfig()) -> AlignedBurst:
+    """Every frame but the one at ``index`` registered and warped onto it; frames that cannot
+    be are left out with the reason (the caller warns)."""
+    ref = frames[index]
     scale = work_scale(ref.shape, cfg)
     ref_g = gray(shrink(ref, scale))
-    ref_feat = features(to_u8(ref_g), cfg)
-    out = AlignedBurst(reference, ref, [], [], [])
+    target = reference(ref_g, cfg)
+    out = AlignedBurst(index, ref, [], [], [])
     motions, changes = [], []
     for i, frame in enumerate(frames):
-        if i == reference:
+        if i == index:
             continue
         try:
             view_g = gray(shrink(frame, work_scale(frame.shape, cfg)))
-            reg = register(ref_g, view_g, cfg, ref_feat)
+            reg = register(target, view_g, cfg)
         except AlignError as exc:
             out.left_out[i] = str(exc)
             continue
@@ -56,7 +57,7 @@ def align_burst(frames: list[np.ndarray], reference: int, cfg: AlignConfig = Ali
         warped *= exposure_gains(ref, warped, weight)
         out.views.append(warped)
         out.weights.append(weight.astype(np.float32))
-        out.names.append(i)
+        out.indices.append(i)
         motions.append(reg.motion / scale)
         changes.append(reg.change)
     out.motion = float(np.median(motions)) if motions else 0.0
@@ -65,8 +66,6 @@ def align_burst(frames: list[np.ndarray], reference: int, cfg: AlignConfig = Ali
 
 
 def _full_size(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    import cv2
-
     if a.shape[:2] == shape:
         return a
     return cv2.resize(a, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
