@@ -17,7 +17,12 @@ object that moved. Each of these is guarded against:
 - a darkest view far below every other one is an intruder (someone in black
   passing through one view), and the next darkest is taken there;
 - the darkening is soft-thresholded by the reference's noise;
-- a removed layer more saturated than reflections are comes off as grey only.
+- a removed layer more saturated than reflections are comes off as grey only;
+- each patch of removal one view gave (connected) is kept only if it takes
+  more edges away from the reference than it brings: a reflection's absence
+  removes edges, another view's different content (a pillar in front, seen
+  elsewhere by parallax; a door that moved) brings its own outline, and such
+  a patch goes back to the reference whole.
 
 Measured and left out (issue 33's notes): the second-lowest or the median
 instead of the minimum keep one view's intruder out too, but remove half as
@@ -40,6 +45,8 @@ class ComposeConfig:
                                  # its brightest) is taken away as grey only (what all channels
                                  # agree on): reflections are pale, another scene's content is not.
                                  # 1: each channel's own
+    edge_ratio: float = 1.0      # a patch bringing more than this times the edges it takes away
+                                 # is another view's content, not a reflection's absence: undone
     lone_gap: float = 0.3        # a darkest value this far below every other view's is an intruder
                                  # (a dark object that moved), not a reflection's absence
 
@@ -62,12 +69,13 @@ def noise_sigma(image: np.ndarray) -> np.ndarray:
     return (1.4826 * np.median(response.reshape(-1, response.shape[-1]), axis=0) / 6).astype(np.float32)
 
 
-def envelope(ref: np.ndarray, candidates: list[np.ndarray], lone_gap: float) -> np.ndarray:
+def envelope(ref: np.ndarray, candidates: list[np.ndarray], lone_gap: float) -> tuple[np.ndarray, np.ndarray]:
     """Per pixel the darkest of the reference and the candidates by mean over channels, all
     three channels from that one (never above the reference); where it stands alone,
-    ``lone_gap`` below the next darkest, the next darkest."""
+    ``lone_gap`` below the next darkest, the next darkest. Also which one it is (0: the
+    reference, k: candidate k)."""
     if not candidates:
-        return ref
+        return ref, np.zeros(ref.shape[:2], np.intp)
     stack = np.stack([ref, *candidates])                 # V x H x W x 3
     levels = stack.mean(-1)                              # V x H x W
     darkest = levels.argmin(0)
@@ -79,7 +87,7 @@ def envelope(ref: np.ndarray, candidates: list[np.ndarray], lone_gap: float) -> 
         gap = np.take_along_axis(levels, following[None], axis=0)[0] - lowest
         pick = np.where(gap > lone_gap, following, darkest)
     chosen = np.take_along_axis(stack, pick[None, ..., None], axis=0)[0]
-    return np.minimum(chosen, ref)
+    return np.minimum(chosen, ref), pick
 
 
 def compose(ref: np.ndarray, views: list[np.ndarray], weights: list[np.ndarray],
@@ -91,7 +99,7 @@ def compose(ref: np.ndarray, views: list[np.ndarray], weights: list[np.ndarray],
     for view, weight in zip(views, weights):
         w = weight[..., None].astype(np.float32)
         candidates.append(w * dilation(view, radius) + (1 - w) * ref)
-    env = envelope(ref, candidates, cfg.lone_gap)
+    env, pick = envelope(ref, candidates, cfg.lone_gap)
     sigma = noise_sigma(ref)
     removed = np.maximum(ref - env - cfg.noise_k * sigma, 0)
     if cfg.colour < 1:
@@ -99,4 +107,34 @@ def compose(ref: np.ndarray, views: list[np.ndarray], weights: list[np.ndarray],
         brightest = removed.max(-1)
         pale = ((brightest - grey[..., 0]) <= cfg.colour * (brightest + 0.02)).astype(np.float32)
         removed = grey + cv2.GaussianBlur(pale, (0, 0), 2)[..., None] * (removed - grey)
+    if cfg.edge_ratio > 0:
+        removed *= patches_that_remove(ref, ref - removed, pick, cfg.edge_ratio)[..., None]
     return ref - removed
+
+
+def _edges(image: np.ndarray) -> np.ndarray:
+    g = cv2.cvtColor(np.ascontiguousarray(image, np.float32), cv2.COLOR_RGB2GRAY)
+    return cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)) / 8
+
+
+def patches_that_remove(ref: np.ndarray, result: np.ndarray, pick: np.ndarray, ratio: float,
+                        floor: float = 2 / 255) -> np.ndarray:
+    """H x W weights: 0 on the patches (connected areas of removal taken from one view, grown
+    by 3 px to take in their outline) where the result gains more than ``ratio`` times the
+    edges it loses against the reference, 1 elsewhere, feathered."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
+    a, b = _edges(ref), _edges(result)
+    gained = np.maximum(b - cv2.dilate(a, kernel), 0).ravel()
+    lost = np.maximum(a - cv2.dilate(b, kernel), 0).ravel()
+    removed = (ref - result).max(-1) > floor
+    undo = np.zeros(ref.shape[:2], np.uint8)
+    for view in np.unique(pick[removed]):
+        if view == 0:
+            continue
+        count, labels = cv2.connectedComponents(cv2.dilate(((pick == view) & removed).astype(np.uint8), kernel))
+        flat = labels.ravel()
+        new, gone = np.bincount(flat, gained, count), np.bincount(flat, lost, count)
+        bad = new > ratio * gone
+        bad[0] = False
+        undo |= bad[labels].astype(np.uint8)
+    return 1 - cv2.GaussianBlur(undo.astype(np.float32), (0, 0), 2)
