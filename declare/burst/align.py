@@ -202,9 +202,9 @@ def register(ref: Reference, view_g: np.ndarray, cfg: AlignConfig) -> Registrati
     if cfg.flow:
         flow = dense_flow(to_u8(ref.gray), to_u8(warped), cfg)
         warped = _follow(warped, flow)
-    confidence = inside.astype(np.float32)
+    confidence = np.ones(shape, np.float32)    # the view's own border is feathered in warp_view
     if cfg.new_edges > 0:
-        confidence *= structure_confidence(ref, warped, cfg)
+        confidence = structure_confidence(ref, warped, cfg)
     change = photometric_residual(ref.gray, warped, inside, 0.99)
     return Registration(hom, flow, confidence, change, _motion(hom, shape))
 
@@ -234,14 +234,17 @@ def sampling_map(reg: Registration, ref_scale: float, view_up: tuple[float, floa
     return mx.astype(np.float32), my.astype(np.float32)
 
 
-def warp_view(view: np.ndarray, maps: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """The full-size view resampled onto the reference, and where it had pixels to give."""
+def warp_view(view: np.ndarray, maps: tuple[np.ndarray, np.ndarray], feather: float = 0.015
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The full-size view resampled onto the reference, and how far inside the view each
+    pixel lies: 0 outside, rising to 1 over ``feather`` of the view's long side, so the
+    composite has no seam where a view's frame ends."""
     mx, my = maps
     h, w = view.shape[:2]
     out = cv2.remap(np.ascontiguousarray(view, np.float32), mx, my, cv2.INTER_LINEAR,
                     borderMode=cv2.BORDER_REPLICATE)
-    inside = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
-    return out, inside
+    margin = np.minimum(np.minimum(mx, w - 1 - mx), np.minimum(my, h - 1 - my))
+    return out, np.clip(margin / max(1.0, feather * max(h, w)), 0, 1)
 
 
 def exposure_gains(ref: np.ndarray, warped: np.ndarray, weight: np.ndarray) -> np.ndarray:

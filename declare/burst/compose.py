@@ -47,7 +47,7 @@ class ComposeConfig:
                                  # 1: each channel's own
     edge_ratio: float = 1.0      # a patch bringing more than this times the edges it takes away
                                  # is another view's content, not a reflection's absence: undone
-    lone_gap: float = 0.3        # a darkest value this far below every other view's is an intruder
+    lone_gap: float = 0.2        # a darkest value this far below every other view's is an intruder
                                  # (a dark object that moved), not a reflection's absence
 
 
