@@ -37,6 +37,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from declare.burst.align import gradient, gray
+
+
 @dataclass(frozen=True)
 class ComposeConfig:
     tolerance: float = 0.004     # dilation radius as a share of the long side (~2 px at 0.5 MP)
@@ -112,18 +115,13 @@ def compose(ref: np.ndarray, views: list[np.ndarray], weights: list[np.ndarray],
     return ref - removed
 
 
-def _edges(image: np.ndarray) -> np.ndarray:
-    g = cv2.cvtColor(np.ascontiguousarray(image, np.float32), cv2.COLOR_RGB2GRAY)
-    return cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)) / 8
-
-
 def patches_that_remove(ref: np.ndarray, result: np.ndarray, pick: np.ndarray, ratio: float,
                         floor: float = 2 / 255) -> np.ndarray:
     """H x W weights: 0 on the patches (connected areas of removal taken from one view, grown
     by 3 px to take in their outline) where the result gains more than ``ratio`` times the
     edges it loses against the reference, 1 elsewhere, feathered."""
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
-    a, b = _edges(ref), _edges(result)
+    a, b = gradient(gray(ref)), gradient(gray(result))
     gained = np.maximum(b - cv2.dilate(a, kernel), 0).ravel()
     lost = np.maximum(a - cv2.dilate(b, kernel), 0).ravel()
     removed = (ref - result).max(-1) > floor
