@@ -12,6 +12,7 @@ import click
 
 from declare.cli_types import FiniteFloat
 from declare.bench.methods import BASELINES
+from declare.burst import METHODS as BURST_METHODS
 from declare.bench.published import SOURCE, with_published
 from declare.bench.tradeoff import METRICS as TRADEOFF_METRICS
 from declare.metrics import METRICS, SSIM_KINDS
@@ -271,7 +272,7 @@ BURST_ROW_COLUMNS = [("sequence", "sequence"),
               help="A folder of burst sequences (repeatable): frame0.jpg .. frameN.jpg each, with "
                    "other methods' results for the middle frame in published/ (Ours.jpg, the "
                    "reference the scores compare with).")
-@click.option("--method", "methods", multiple=True, type=click.Choice(("classical", "teacher")),
+@click.option("--method", "methods", multiple=True, type=click.Choice(BURST_METHODS),
               help="A burst method to measure (repeatable). Default: classical.")
 @click.option("--model", default=None, metavar="NAME|PATH",
               help="The teacher for --method teacher. Default: the installed burst model.")
