@@ -490,3 +490,31 @@ def test_a_layer_without_its_floor_keeps_its_shape_and_loses_its_veil():
     assert int(shape[:, 0, 0].max()) == 0 and int(shape[0, 7, 7]) == 170  # the lamp stands out by as much as before
     assert torch.equal(without_floor(veil, 0.0), veil)
     assert int(without_floor(torch.zeros(3, 4, 4, dtype=torch.uint8), 0.5).max()) == 0  # never below 0 (uint8 wrap)
+
+
+def test_handheld_leftovers_keep_the_reference_and_move_only_the_other_views():
+    """Parallax, exposure jitter and noise (what --burst's alignment leaves): the
+    middle view's target is the paper recipe's, the others' T moves by at most the
+    parallax and is re-exposed by at most the jitter, and noise is on frames only."""
+    t_photo, r_photo = _texture(1), _texture(2)
+    base = SyntheticConfig(size=96, clean_share=0.0)
+    aligned = replace(base, parallax=3.0, exposure_jitter=0.05, noise=0.03)
+    plain = make_sequence(t_photo, r_photo, base, torch.Generator().manual_seed(5))
+    handheld = make_sequence(t_photo, r_photo, aligned, torch.Generator().manual_seed(5))
+    assert torch.equal(plain["t"][1], handheld["t"][1])
+    assert torch.equal(plain["r"][1], handheld["r"][1])
+    for view in (0, 2):
+        assert not torch.equal(plain["t"][view], handheld["t"][view])
+        ratio = (handheld["t"][view].mean((1, 2)) / plain["t"][view].mean((1, 2)))
+        assert ((ratio - 1).abs() < 0.06).all()
+    noise = handheld["frames"][1] - (plain["frames"][1])
+    assert 0 < noise.std() <= 0.03 + 1e-6
+    shift = measured_shift(plain["t"][0], handheld["t"][0], patch=48, reach=6)
+    assert np.abs(shift).max() <= 3.0
+
+
+def test_handheld_settings_are_checked():
+    with pytest.raises(ValueError, match="exposure-jitter"):
+        SyntheticConfig(exposure_jitter=1.5)
+    with pytest.raises(ValueError, match="parallax"):
+        SyntheticConfig(parallax=-1.0)

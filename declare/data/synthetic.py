@@ -23,6 +23,15 @@ sequence, so that each can be switched off and measured on real pairs:
   vignetting mask on R (Zhang et al. 2018), and ghosting: a shifted, weaker
   second copy of R, as thick glass makes.
 
+A real handheld burst, once ``--burst`` has aligned it on the scene, differs
+from the paper's sequences in what alignment leaves (all off by default):
+the scene's depth (a smooth parallax field on T in the views other than the
+reference), exposure and white balance that gain matching only nears (a
+per-channel gain on those views), and sensor or video noise on every frame.
+The reference (middle) view is the target's and is never displaced or
+re-exposed; the other views' T and R carry their own displacement and gain, so
+every target stays a true layer of its frame.
+
 Everything about sample ``i`` derives from ``(seed, i)``, so a sample is the same
 whichever process or epoch draws it.
 """
@@ -65,6 +74,10 @@ class Plan:
     ghost: torch.Tensor | None                    # (2,) offset of R's second copy, px
     ghost_gain: float
     flip: bool = False
+    parallax: torch.Tensor | None = None      # (views, 2, 3, 3) coarse displacement of T, px (dy, dx)
+    gains: torch.Tensor | None = None         # (views, 3) each view's exposure and white balance
+    noise: float = 0.0                        # sigma of each frame's Gaussian noise
+    noise_seed: int = 0
 
 
 def plan_sequence(t_size: tuple[int, int], r_size: tuple[int, int], cfg: SyntheticConfig,
@@ -86,12 +99,28 @@ def plan_sequence(t_size: tuple[int, int], r_size: tuple[int, int], cfg: Synthet
     angle = 2 * math.pi * float(torch.rand((), generator=gen))
     length = _uniform(gen, *cfg.ghost_shift)
     ghost_gain = _uniform(gen, *cfg.ghost_gain)
-    return Plan(t_start + t_path, r_start + r_path, t_zoom, r_zoom,
+    plan = Plan(t_start + t_path, r_start + r_path, t_zoom, r_zoom,
                 clean=u[0] < cfg.clean_share, screen=u[1] < cfg.screen_share,
                 sigma=0.0 if u[2] < cfg.sharp_share else sigma, gain=gain, t_scale=t_scale,
                 vignette=(centre[0], centre[1], spread) if cfg.vignette else None,
                 ghost=torch.tensor([math.sin(angle), math.cos(angle)]) * length if u[3] < cfg.ghost_share else None,
                 ghost_gain=ghost_gain)
+    if cfg.parallax or cfg.exposure_jitter or cfg.noise:
+        _plan_handheld(plan, cfg, gen)
+    return plan
+
+
+def _plan_handheld(plan: Plan, cfg: SyntheticConfig, gen: torch.Generator) -> None:
+    """The draws of what alignment leaves, after all the others (and only when asked
+    for), so the paper's recipe keeps its samples."""
+    others = torch.ones(cfg.views, 1)
+    others[(cfg.views - 1) // 2] = 0
+    coarse = (2 * torch.rand(cfg.views, 2, 3, 3, generator=gen) - 1) * cfg.parallax
+    plan.parallax = coarse * others[:, :, None, None] if cfg.parallax else None
+    jitter = (2 * torch.rand(cfg.views, 3, generator=gen) - 1) * cfg.exposure_jitter
+    plan.gains = 1 + jitter * others if cfg.exposure_jitter else None
+    plan.noise = cfg.noise * float(torch.rand((), generator=gen))
+    plan.noise_seed = int(torch.randint(0, 2 ** 31 - 1, (), generator=gen))
 
 
 def _uniform(gen: torch.Generator, lo: float, hi: float) -> float:
@@ -111,22 +140,26 @@ def _room_for(size: tuple[int, int], path: torch.Tensor, window: int, gen: torch
 
 
 def windows(photos: torch.Tensor, sizes: torch.Tensor, tops: torch.Tensor, zooms: torch.Tensor,
-            size: int) -> torch.Tensor:
+            size: int, shift: torch.Tensor | None = None) -> torch.Tensor:
     """Bilinear size x size windows of a batch of photos: (B, V, 3, S, S).
 
     ``photos`` (B, 3, H, W) may be padded beyond each one's true ``sizes`` (B, 2);
     ``tops`` (B, V, 2) are window corners in a photo enlarged ``zooms`` (B,) times,
-    sampled from the original at the matching points, edges repeated outward."""
+    sampled from the original at the matching points, edges repeated outward.
+    ``shift`` (B, V, 2, S, S), in the same pixels, moves each sampled point."""
     b, v = tops.shape[:2]
     h, w = photos.shape[-2:]
     steps = torch.arange(size, dtype=torch.float32, device=photos.device)
     tops, sizes, zooms = tops.to(photos.device), sizes.to(photos.device), zooms.to(photos.device)
-    ys = (tops[..., 0, None] + steps + 0.5) / zooms[:, None, None] - 0.5          # (B, V, S)
-    xs = (tops[..., 1, None] + steps + 0.5) / zooms[:, None, None] - 0.5
-    ys = torch.minimum(ys.clamp(min=0), (sizes[:, 0] - 1)[:, None, None])
-    xs = torch.minimum(xs.clamp(min=0), (sizes[:, 1] - 1)[:, None, None])
-    gy = ((2 * ys + 1) / h - 1)[..., :, None].expand(b, v, size, size)
-    gx = ((2 * xs + 1) / w - 1)[..., None, :].expand(b, v, size, size)
+    ys = (tops[..., 0, None] + steps)[..., :, None].expand(b, v, size, size)     # (B, V, S, S)
+    xs = (tops[..., 1, None] + steps)[..., None, :].expand(b, v, size, size)
+    if shift is not None:
+        ys, xs = ys + shift[:, :, 0].to(ys), xs + shift[:, :, 1].to(xs)
+    zoom = zooms[:, None, None, None]
+    ys = torch.minimum(((ys + 0.5) / zoom - 0.5).clamp(min=0), (sizes[:, 0] - 1)[:, None, None, None])
+    xs = torch.minimum(((xs + 0.5) / zoom - 0.5).clamp(min=0), (sizes[:, 1] - 1)[:, None, None, None])
+    gy = (2 * ys + 1) / h - 1
+    gx = (2 * xs + 1) / w - 1
     grid = torch.stack((gx, gy), dim=-1).reshape(b, v * size, size, 2)
     out = F.grid_sample(photos, grid, mode="bilinear", padding_mode="border", align_corners=False)
     return out.reshape(b, 3, v, size, size).transpose(1, 2)
@@ -215,11 +248,40 @@ def render(t_photos: torch.Tensor, t_sizes: torch.Tensor, r_photos: torch.Tensor
     s = cfg.size
     t_zoom = torch.tensor([p.t_zoom for p in plans])
     r_zoom = torch.tensor([p.r_zoom for p in plans])
-    t = windows(t_photos, t_sizes, torch.stack([p.t_windows for p in plans]), t_zoom, s)
+    t = windows(t_photos, t_sizes, torch.stack([p.t_windows for p in plans]), t_zoom, s,
+                _parallax(plans, cfg, s))
     r = windows(r_photos, r_sizes, torch.stack([p.r_windows for p in plans]), r_zoom, s)
     ghost_tops = torch.stack([p.r_windows + (p.ghost if p.ghost is not None else 0) for p in plans])
     ghost = windows(r_photos, r_sizes, ghost_tops, r_zoom, s)
     frames, layer = compose(t, r, ghost, plans, cfg)
+    frames, t, layer = _handheld(frames, t, layer, plans)
     flip = torch.tensor([p.flip for p in plans], device=t.device).view(-1, 1, 1, 1, 1)
     out = {"frames": frames, "t": t, "r": layer}
     return {k: torch.where(flip, v.flip(-1), v) for k, v in out.items()}
+
+
+def _parallax(plans: list[Plan], cfg: SyntheticConfig, size: int) -> torch.Tensor | None:
+    """(B, V, 2, S, S) smooth displacements of T from each plan's coarse 3 x 3 grid; None if none."""
+    if all(p.parallax is None for p in plans):
+        return None
+    coarse = torch.stack([p.parallax if p.parallax is not None else torch.zeros(cfg.views, 2, 3, 3)
+                          for p in plans])
+    b, v = coarse.shape[:2]
+    smooth = F.interpolate(coarse.reshape(b * v, 2, 3, 3), size=(size, size), mode="bicubic",
+                           align_corners=True)
+    return smooth.reshape(b, v, 2, size, size)
+
+
+def _handheld(frames: torch.Tensor, t: torch.Tensor, layer: torch.Tensor, plans: list[Plan]
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each view's exposure gain on the frame and both its layers; noise on the frames only."""
+    dev = frames.device
+    if any(p.gains is not None for p in plans):
+        gains = torch.stack([p.gains if p.gains is not None else torch.ones(frames.shape[1], 3)
+                             for p in plans]).to(dev)[..., None, None]
+        frames, t, layer = (frames * gains).clamp(0, 1), (t * gains).clamp(0, 1), layer * gains
+    if any(p.noise for p in plans):
+        noise = torch.stack([torch.randn(frames.shape[1:], generator=torch.Generator().manual_seed(p.noise_seed))
+                             * p.noise for p in plans]).to(dev)
+        frames = (frames + noise).clamp(0, 1)
+    return frames, t, layer

@@ -33,17 +33,26 @@ class SyntheticConfig:
     ghost_share: float = knob(0.2, "Share with a ghost: a second, shifted copy of R (thick glass).")
     ghost_shift: tuple[float, float] = knob((3.0, 12.0), "Ghost offset, px.")
     ghost_gain: tuple[float, float] = knob((0.3, 0.7), "Ghost strength relative to R.")
+    # What is left of a real handheld burst after --burst has aligned it on the scene
+    # (declare.burst.align): all off by default, the paper's recipe; configs/teacher-aligned.toml.
+    parallax: float = knob(0.0, "Depth parallax: a smooth displacement of T in the other views, up to this "
+                                "many px (the scene's depth that one alignment leaves).")
+    exposure_jitter: float = knob(0.0, "The other views' exposure and white balance: each channel x "
+                                       "U(1 - j, 1 + j), T and R alike (what exposure matching leaves).")
+    noise: float = knob(0.0, "Sensor and video noise: Gaussian, sigma up to this (0-1 scale), each frame.")
 
     def __post_init__(self) -> None:
         for f in fields(self):  # TOML and JSON give lists
             value = getattr(self, f.name)
             if isinstance(value, list):
                 object.__setattr__(self, f.name, tuple(float(v) for v in value))
-        for name in ("sharp_share", "clean_share", "screen_share", "ghost_share", "t_tint"):
+        for name in ("sharp_share", "clean_share", "screen_share", "ghost_share", "t_tint", "exposure_jitter"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"synthesis {name.replace('_', '-')} must be between 0 and 1")
         for f in fields(self):
             value = getattr(self, f.name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+                raise ValueError(f"synthesis {f.name.replace('_', '-')} must be at least 0")
             if isinstance(value, tuple) and (len(value) != 2 or value[0] > value[1] or value[0] < 0):
                 raise ValueError(f"synthesis {f.name.replace('_', '-')} must be two numbers, low <= high")
 
