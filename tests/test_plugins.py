@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 import declare.plugins as plugins_module
+from declare_plugins import declare_command
 from declare.cli import main
 from declare.plugins import GROUP, discover
 from photos import copy_real
@@ -107,7 +108,7 @@ def test_install_gimp_plugin(tmp_path):
     script = tmp_path / "declare-remove-reflection" / "declare-remove-reflection.py"
     assert script.stat().st_mode & 0o111  # GIMP runs only executable plug-ins
     text = script.read_text()
-    assert repr(sys.executable) in text and '<Image>/Filters/Enhance' in text
+    assert repr(declare_command()) in text and '<Image>/Filters/Enhance' in text
     py_compile.compile(str(script), doraise=True)
 
 
@@ -118,7 +119,7 @@ def test_install_darktable_script_adds_require_once(tmp_path):
     luarc = (tmp_path / "luarc").read_text().splitlines()
     assert luarc.count('require "contrib/declare"') == 1
     script = tmp_path / "lua" / "contrib" / "declare.lua"
-    assert sys.executable in script.read_text()
+    assert declare_command()[0] in script.read_text()
     luac = shutil.which("luac5.4") or shutil.which("luac")
     if luac is None:
         pytest.skip("luac not installed (Debian: apt-get install lua5.4); syntax not checked")

@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from declare_plugins import declare_command, shell_line
 from declare_plugins.darktable.xmp import write_sidecar
 
 SCRIPT = Path(__file__).with_name("declare.lua")
@@ -38,7 +39,7 @@ class DarktableExporter:
         config = dest or darktable_config()
         target = config / "lua" / "contrib" / "declare.lua"
         target.parent.mkdir(parents=True, exist_ok=True)
-        command = f'{sys.executable} -m declare'
+        command = shell_line(declare_command())
         target.write_text(SCRIPT.read_text().replace('local DEFAULT_COMMAND = "declare"',
                                                      f"local DEFAULT_COMMAND = {_lua_string(command)}"))
         luarc = config / "luarc"

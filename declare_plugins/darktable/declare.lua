@@ -4,8 +4,9 @@
   Adds a "remove reflection" module to the lighttable's right panel. Its button
   starts a background job (a progress bar with a cancel button; darktable stays
   usable) that exports each selected image as a JPEG, runs declare on it, and
-  imports the cleaned photo beside the original (NAME.declare.jpg), grouped with
-  it, as each one lands. Cancel stops after the photo being cleaned.
+  imports the cleaned photo beside the original, grouped with it, as each one
+  lands: NAME.declare.jpg for a JPEG, NAME.EXT.declare.jpg for a raw or other
+  file (IMG_1.CR2.declare.jpg), so a RAW+JPEG pair writes two files, not one twice. Cancel stops after the photo being cleaned.
 
   INSTALL
     declare plugins install darktable
@@ -36,11 +37,21 @@ local function command()
   return configured
 end
 
+-- Where a photo's result goes: NAME.declare.jpg beside a JPEG (the command line's name),
+-- NAME.EXT.declare.jpg beside anything else, so IMG_1.CR2 and IMG_1.JPG do not share one.
+local function output_for(image)
+  local stem, ext = string.match(image.filename, "^(.+)%.([^.]+)$")
+  local lower = ext and string.lower(ext)
+  if lower == "jpg" or lower == "jpeg" then
+    return image.path .. "/" .. stem .. ".declare.jpg"
+  end
+  return image.path .. "/" .. image.filename .. ".declare.jpg"
+end
+
 local function clean_one(image, jpeg)
   local exported = dt.configuration.tmp_dir .. "/declare-" .. image.id .. ".jpg"
   jpeg:write_image(image, exported)
-  local stem = string.gsub(image.filename, "%.[^.]*$", "")
-  local output = image.path .. "/" .. stem .. ".declare.jpg"
+  local output = output_for(image)
   local status = dt.control.execute(command() .. " " .. quote(exported) .. " -o " .. quote(output)
     .. " --overwrite -q")
   os.remove(exported)
@@ -125,6 +136,7 @@ dt.register_lib(MODULE, "remove reflection", true, false,
 -- running job (nil when idle) and what its cancel button does.
 return {
   remove_reflection = remove_reflection,
+  output_for = output_for,
   button = button,
   job = function() return running end,
   cancel = function() if running then cancel(running) end end,

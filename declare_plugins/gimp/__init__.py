@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from declare_plugins import declare_command
 from declare_plugins.gimp.openraster import write_ora
 
 PLUGIN_NAME = "declare-remove-reflection"
@@ -42,14 +43,13 @@ class GimpExporter:
     def install(self, dest: Path | None = None) -> list[Path]:
         """Copy the plug-in as PLUGIN_NAME/PLUGIN_NAME.py (GIMP 3's rule), executable.
 
-        The copy names this Python, so GIMP runs the declare installed here
-        whatever its own Python is.
+        The copy names this installation's declare command, so GIMP runs the
+        declare installed here whatever its own Python is.
         """
         folder = (dest or gimp_plugin_folder()) / PLUGIN_NAME
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{PLUGIN_NAME}.py"
-        text = SCRIPT.read_text().replace('DECLARE = ["declare"]',
-                                          f"DECLARE = [{sys.executable!r}, \"-m\", \"declare\"]")
+        text = SCRIPT.read_text().replace('DECLARE = ["declare"]', f"DECLARE = {declare_command()!r}")
         target.write_text(text)
         target.chmod(0o755)
         return [target]
