@@ -18,7 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from declare.plan import Job, expand_inputs, output_problem, plan_jobs
-from declare.images import ImageError, Photo, format_for, read_photo, reflection_of, write_photo
+from declare.images import ImageError, OutputAppeared, Photo, format_for, read_photo, reflection_of, write_photo
 from declare.options import Options
 
 if TYPE_CHECKING:  # the engine loads only once there is a photo to clean
@@ -55,8 +55,8 @@ class Report:
         elif status == "ok":
             extra = f" ({'; '.join(notes)})" if notes else ""
             self.say(f"{job.input} -> {job.output}  {seconds:.1f} s{extra}")
-        elif status == "skipped":
-            self.say(f"{job.input}: skipped, {job.output} exists")
+        elif status == "skipped" and not job.own_result:
+            self.say(f"{job.input}: skipped, {job.output} exists" + (f" ({'; '.join(notes)})" if notes else ""))
         if self.opts.as_json:
             print(json.dumps({"input": str(job.input), "output": str(job.output) if job.output else None,
                               "reflection": str(job.reflection) if job.reflection else None,
@@ -85,7 +85,8 @@ def run(args: list[str], opts: Options) -> int:
             if job.error is not None:
                 report.record(job, "failed", 0.0, job.error)
             elif job.skip:
-                report.record(job, "skipped", 0.0)
+                report.record(job, "skipped", 0.0, notes=["declare's own result"] if job.own_result else None)
+        _summarise_own_results(jobs, report)
         if not todo:
             return 1 if report.failed else 0
         from declare.session import Session, SessionError
@@ -111,6 +112,15 @@ def run(args: list[str], opts: Options) -> int:
                    file=sys.stderr)
         return 130
     return 1 if report.failed else 0
+
+
+def _summarise_own_results(jobs: list[Job], report: Report) -> None:
+    """One line for all the results of an earlier run among the inputs."""
+    own = [j.input for j in jobs if j.own_result]
+    if own:
+        named = ", ".join(p.name for p in own[:3]) + (", ..." if len(own) > 3 else "")
+        report.say(f"skipped {len(own)} of declare's own results ({named}); "
+                   "rename one to clean it again")
 
 
 def _exporters(names: tuple[str, ...], report: Report) -> dict | None:
@@ -195,6 +205,12 @@ def _guarded(job: Job, report: Report, work) -> None:
     start = time.perf_counter()
     try:
         notes = work()
+    except OutputAppeared as exc:  # another run finished this photo meanwhile
+        if report.opts.skip_existing:
+            report.record(job, "skipped", time.perf_counter() - start, notes=["another run wrote it meanwhile"])
+        else:
+            report.record(job, "failed", time.perf_counter() - start, str(exc))
+        return
     except (ImageError, SessionError, PluginError) as exc:
         report.record(job, "failed", time.perf_counter() - start, str(exc))
         return

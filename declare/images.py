@@ -40,6 +40,11 @@ class ImageError(Exception):
     """A photo that cannot be read or written; the message is one line for the user."""
 
 
+class OutputAppeared(ImageError):
+    """An output that did not exist when the run was planned was made meanwhile (by
+    another run): left alone; with --skip-existing, that photo is done."""
+
+
 @dataclass
 class Photo:
     pixels: np.ndarray            # H x W x 3 float32 in [0, 1], upright
@@ -361,7 +366,7 @@ def _atomic_write(path: Path, data: bytes, replace: bool = True) -> None:
         with atomic_path(path, replace) as tmp:
             tmp.write_bytes(data)
     except FileExistsError:
-        raise ImageError(f"{path} appeared while running; not replaced (use --overwrite to replace it)") from None
+        raise OutputAppeared(f"{path} appeared while running; not replaced (use --overwrite to replace it)") from None
     except PermissionError:
         raise ImageError(f"cannot write in {path.parent}: permission denied") from None
     except OSError as exc:

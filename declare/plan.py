@@ -3,7 +3,9 @@
 Inputs are files, shell globs (also quoted ones, expanded here), and folders
 (``-r`` to recurse). Outputs go beside the input as ``NAME.declare.EXT`` unless
 ``-o`` names a file (one input) or a folder. An input is never overwritten, and
-an existing output only with ``--overwrite``.
+an existing output only with ``--overwrite``. declare's own results given as
+inputs (an unquoted ``trip/*.jpg`` after a first run names them too) are
+skipped, not cleaned again.
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ class Job:
     error: str | None = None      # set when the job cannot run
     skip: bool = False            # --skip-existing and the output exists
     replaceable: frozenset[Path] = frozenset()  # outputs that existed when planned and may be replaced
+    own_result: bool = False      # the input is one of declare's results: skipped
 
 
 def _is_result(path: Path) -> bool:
-    """Our own outputs, so re-running on a folder does not clean them again."""
+    """Our own outputs (by their names), so re-running on a folder or an expanded glob
+    does not clean them again."""
     return any(path.stem.endswith(s) for s in (SUFFIX, REFLECTION_SUFFIX))
 
 
@@ -109,6 +113,8 @@ def plan_jobs(args: list[str], output: str | None, recursive: bool, overwrite: b
     extension, a writable destination, no output shared by two inputs."""
     out_dir = Path(output) if output and not _names_a_file(output) else None
     items = expand_inputs(args, recursive, exclude=out_dir)
+    own = [Job(p, skip=True, own_result=True) for p, _, e in items if e is None and _is_result(p)]
+    items = [i for i in items if i[2] is not None or not _is_result(i[0])]
     runnable = [i for i in items if i[2] is None]
     single_file_out = output is not None and out_dir is None and len(items) == 1 and len(runnable) == 1
     if output is not None and out_dir is None and not single_file_out:
@@ -125,7 +131,7 @@ def plan_jobs(args: list[str], output: str | None, recursive: bool, overwrite: b
             job.error, job.skip = _check_outputs(job, inputs, overwrite, skip_existing, probed)
         jobs.append(job)
     _refuse_shared_outputs(jobs)
-    return jobs
+    return jobs + own
 
 
 def _names_a_file(output: str) -> bool:

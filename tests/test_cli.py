@@ -304,3 +304,19 @@ def test_messages_name_the_program_that_was_run(tmp_path, monkeypatch, prog):
     assert result.exit_code == 1
     expected = prog if prog != "other" else "declare-photo"
     assert f"'{expected} models download remote'" in result.stderr
+
+
+def test_unquoted_glob_rerun_skips_our_own_results(shots, student):
+    """`declare-photo shots/*.jpg --skip-existing` after a first run: the shell's list
+    now holds the results too; they are skipped with one line, and nothing fails."""
+    assert invoke(shots / "glass-1.jpg", shots / "glass-2.jpg", "--model", student).exit_code == 0
+    expanded = sorted(shots.glob("*.jpg"))  # what the shell passes on the second run
+    assert len(expanded) == 4
+    result = invoke(*expanded, "--skip-existing", "--model", student)
+    assert result.exit_code == 0, result.output
+    assert not list(shots.glob("*.declare.declare.*"))
+    assert result.output.count("declare's own results") == 1
+    assert "skipped 2 of declare's own results" in result.output
+    records = [json.loads(line) for line in invoke(*expanded, "--skip-existing", "--model", student,
+                                                    "--json").stdout.splitlines()]
+    assert [r["status"] for r in records] == ["skipped"] * 4

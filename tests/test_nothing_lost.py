@@ -267,6 +267,30 @@ def test_an_output_that_appears_while_running_is_not_replaced(tmp_path, student,
     assert photos
 
 
+def test_skip_existing_skips_a_photo_another_run_finished_meanwhile(tmp_path, student, monkeypatch):
+    """Two runs with --skip-existing on one folder: a photo the other finished while this one
+    worked is exactly what --skip-existing asks to skip; its file is kept, the run exits 0."""
+    from declare import clean as run_module
+
+    for i in range(3):
+        _photo(tmp_path / "in" / f"{i}.png", i)
+    theirs = b"the other run's result"
+    real_read = run_module.read_photo
+
+    def read_and_race(path):
+        if Path(path).name == "1.png":
+            (tmp_path / "out" / "1.png").write_bytes(theirs)
+        return real_read(path)
+
+    monkeypatch.setattr(run_module, "read_photo", read_and_race)
+    result = invoke(tmp_path / "in", "-o", tmp_path / "out", "--model", student, "--skip-existing", "--json")
+    assert result.exit_code == 0, result.output
+    statuses = {Path(r["input"]).name: r["status"] for r in map(json.loads, result.stdout.splitlines())}
+    assert statuses == {"0.png": "ok", "1.png": "skipped", "2.png": "ok"}
+    assert (tmp_path / "out" / "1.png").read_bytes() == theirs
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["0.png", "1.png", "2.png"]
+
+
 def test_two_batches_into_one_folder_replace_nothing(tmp_path, student):
     """Two runs at once: every photo is written by exactly one of them, never rewritten."""
     for i in range(6):
