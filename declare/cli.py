@@ -155,6 +155,10 @@ def models_show(name: str) -> None:
     """What NAME is: a registered model (its weights, preset, licence) or a preset (its size)."""
     import dataclasses
 
+    from declare.extras import installed
+
+    if not installed("torch"):
+        _known_without_torch(name)
     _needs("models show", "torch")
 
     from declare import registry
@@ -178,6 +182,16 @@ def models_show(name: str) -> None:
     click.echo(f"config: {fields}")
 
 
+def _known_without_torch(name: str) -> None:
+    """Refuse a name that is neither a registered model nor a preset one of them uses
+    (the full list of presets needs PyTorch): an unknown name is the error to report."""
+    from declare import registry
+
+    if name not in registry.MODELS and name not in {e.preset for e in registry.MODELS.values()}:
+        raise click.ClickException(f"unknown model {name!r}: not a registered model "
+                                   f"({', '.join(sorted(registry.MODELS))})")
+
+
 @models.command("export")
 @click.argument("model", metavar="NAME|CHECKPOINT")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, metavar="BASE",
@@ -190,7 +204,7 @@ def models_export(model: str, output: Path | None) -> None:
       declare-photo models export runs/mine/student.safetensors
       declare-photo photo.jpg --model runs/mine/student.safetensors   runs without PyTorch
     """
-    _needs("models export", "torch", "onnx")
+    _needs("models export", "torch", "onnx", extra="train")
     from declare.checkpoint import CheckpointError
     from declare.export import export_checkpoint
     from declare.weights import WeightsError, names_file, resolve
@@ -204,14 +218,16 @@ def models_export(model: str, output: Path | None) -> None:
         raise click.ClickException(str(exc)) from None
 
 
-def _needs(what: str, *modules: str) -> None:
+def _needs(what: str, *modules: str, extra: str | None = None) -> None:
     """One error line naming the extra to install unless ``modules`` are installed."""
-    from declare.extras import MissingExtra, require
+    from declare.extras import EXIT_STATUS, MissingExtra, require
 
     try:
-        require(what, *modules)
+        require(what, *modules, extra=extra)
     except MissingExtra as exc:
-        raise click.ClickException(str(exc)) from None
+        error = click.ClickException(str(exc))
+        error.exit_code = EXIT_STATUS
+        raise error from None
 
 
 @models.command("download")

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import importlib.util
 
+# The exit status of a command that cannot start for want of an extra: 2, "could not
+# start", the same for every command (photos, train, models, presets).
+EXIT_STATUS = 2
+
 # The extra that brings each module, for the message.
 EXTRA_OF = {"torch": "torch", "timm": "torch", "safetensors": "torch", "onnx": "train"}
 

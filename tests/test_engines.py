@@ -169,17 +169,26 @@ def test_the_photo_path_never_imports_torch(tmp_path):
 
 @pytest.mark.parametrize("args, extra", [
     (["train", "student", "--data", "x", "--out", "y"], "train"),
+    (["train", "--data", "x", "--out", "y"], "train"),
     (["PHOTO", "--engine", "torch"], "torch"),
     (["PHOTO", "--device", "cuda"], "torch"),
-    (["models", "export", "small"], "torch"),
+    (["models", "export", "small"], "train"),   # ONNX export needs onnx, which only [train] brings
+    (["models", "show", "medium"], "torch"),
     (["presets"], "torch"),
 ])
 def test_what_needs_torch_says_which_extra_in_one_line(tmp_path, args, extra):
+    """Every command short of an extra: one line naming it, and one exit status (2) for all."""
     src = copy_real(tmp_path)
     result = _without_torch([str(src) if a == "PHOTO" else a for a in args], tmp_path)
-    assert result.returncode != 0
+    assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and f"pip install 'declare[{extra}]'" in lines[0], result.stderr
+
+
+def test_an_unknown_model_is_unknown_even_without_torch(tmp_path):
+    result = _without_torch(["models", "show", "nosuch"], tmp_path)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1 and "unknown model 'nosuch'" in lines[0], result.stderr
 
 
 def test_a_model_that_keeps_tone_does_so_on_both_engines_whole_and_tiled(checkpoints, tmp_path, photo):

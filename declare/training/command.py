@@ -110,15 +110,20 @@ def build_config(ctx: click.Context, values: dict, stage: str, **fixed) -> Train
         raise click.UsageError(str(exc)) from None
 
 
-def run_stage(cfg: TrainConfig) -> Path | None:
-    """Train one stage; every failure the user can fix is one line, exit 2."""
-    from declare.extras import MissingExtra, require
+def _require_training() -> None:
+    """One line and the missing-extra exit status unless training's packages are installed."""
+    from declare.extras import EXIT_STATUS, MissingExtra, require
 
     try:
         require("declare train", "torch", "timm", extra="train")
     except MissingExtra as exc:
         click.echo(f"declare train: error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_STATUS)
+
+
+def run_stage(cfg: TrainConfig) -> Path | None:
+    """Train one stage; every failure the user can fix is one line, exit 2."""
+    _require_training()
     from declare.data.datasets import DataError
     from declare.training.trainer import TrainError, Trainer
 
@@ -152,6 +157,7 @@ def train(ctx: click.Context, **values) -> None:
     if ctx.invoked_subcommand is not None:
         ctx.obj = _given(ctx, values)
         return
+    _require_training()
     from declare.training.run_folder import resumes
 
     both = build_config(ctx, values, "teacher")
