@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import click
 
-from declare.cli_types import FiniteFloat
+from declare.cli_types import FiniteFloat, Threads
 from declare.burst import METHODS as BURST_METHODS
 from declare.device import DEVICES, ENGINES
 from declare.tiling import OVERLAP, TILE
@@ -55,8 +55,9 @@ class Options:
                          "GPUs, --half, checkpoints not exported); auto: PyTorch on a GPU when "
                          "installed, else ONNX Runtime.", "--engine", type=click.Choice(ENGINES),
                          show_default=True)
-    threads: int = option(0, "CPU threads to use; 0 = every core. Also the DECLARE_THREADS variable.",
-                          "--threads", type=click.IntRange(0), envvar="DECLARE_THREADS", show_default=True)
+    threads: int = option(0, "CPU threads to use; 0 = every core (more than the cores is lowered to them). "
+                          "Also the DECLARE_THREADS variable.",
+                          "--threads", type=Threads(), envvar="DECLARE_THREADS", show_default=True)
     half: bool | None = option(None, "Half precision. Default: on for CUDA/MPS; not available on the CPU.",
                                "--half/--no-half")
     tile: int = option(TILE, "Tile side in pixels; bounds memory on large photos. 0 = whole photo at once.",

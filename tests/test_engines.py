@@ -144,6 +144,26 @@ def test_threads_reach_the_engine(monkeypatch, tmp_path):
     assert [a[-1] for a in seen] == [1, 2]
 
 
+def test_too_many_threads_are_lowered_to_the_cores_and_a_bad_variable_is_named(monkeypatch, tmp_path):
+    import declare.session as session_module
+    from declare.cli_types import usable_cores
+
+    seen = []
+    real = session_module.Session.load.__func__
+    monkeypatch.setattr(session_module.Session, "load",
+                        classmethod(lambda cls, *a, **k: seen.append(a) or real(cls, *a, **k)))
+    src = copy_real(tmp_path)
+    many = CliRunner().invoke(main, [str(src), "-o", str(tmp_path / "a.png"), "-q", "--threads", "1000"])
+    assert many.exit_code == 0, many.output
+    assert seen[-1][-1] == usable_cores()
+    assert f"--threads 1000: this machine runs {usable_cores()} threads at once" in many.stderr
+    monkeypatch.setenv("DECLARE_THREADS", "abc")
+    bad = CliRunner().invoke(main, [str(src), "-o", str(tmp_path / "b.png")])
+    assert bad.exit_code == 2 and not (tmp_path / "b.png").exists()
+    lines = bad.stderr.strip().splitlines()
+    assert len(lines) == 1 and "DECLARE_THREADS='abc'" in lines[0] and "--threads" not in lines[0]
+
+
 def _without_torch(args, cwd):
     return subprocess.run([sys.executable, "-c", NO_TORCH, *args], capture_output=True, text=True, cwd=cwd,
                           timeout=120)
