@@ -1,8 +1,9 @@
 """Clean a batch of photos: one bad file costs one line, never the batch.
 
 Exit status: 0 when every photo was cleaned or skipped, 1 when any failed,
-2 when the run could not start (model, device), 130 on Ctrl-C. Outputs are
-written atomically, so an interruption leaves finished files and no partial one.
+2 when the run could not start (model, device), 130 on Ctrl-C, 143 on SIGTERM
+and 129 on SIGHUP. Outputs are written atomically, so an interruption leaves
+finished files and no partial one.
 """
 
 from __future__ import annotations
@@ -107,10 +108,12 @@ def run(args: list[str], opts: Options) -> int:
         else:
             for job in report.progress(todo, "photo"):
                 _clean_one(session, job, opts, report, exporters)
-    except KeyboardInterrupt:
-        tqdm.write("declare: interrupted; finished photos are kept, no partial file was written",
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (declare.signals)
+        from declare.signals import exit_status, what_stopped
+
+        tqdm.write(f"declare: {what_stopped(exc)}; finished photos are kept, no partial file was written",
                    file=sys.stderr)
-        return 130
+        return exit_status(exc)
     return 1 if report.failed else 0
 
 

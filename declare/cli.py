@@ -44,17 +44,20 @@ class DefaultGroup(click.Group):
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):
         """Click's errors in our one-line style (``declare: error: ...``), like every other error."""
+        from declare.signals import exit_status, stop_like_ctrl_c, what_stopped
+
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
         try:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            with stop_like_ctrl_c():
+                return super().main(*args, standalone_mode=False, **kwargs)
         except click.ClickException as exc:
             hint = " (see --help)" if isinstance(exc, click.UsageError) else ""
             click.echo(f"declare: error: {exc.format_message()}{hint}", err=True)
             sys.exit(exc.exit_code)
-        except click.exceptions.Abort:
-            click.echo("declare: interrupted", err=True)
-            sys.exit(130)
+        except click.exceptions.Abort as exc:
+            click.echo(f"declare: {what_stopped(exc)}", err=True)
+            sys.exit(exit_status(exc))
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The photo command's options first: they are what most people came for."""

@@ -379,3 +379,41 @@ def test_a_pipe_named_like_a_photo_is_skipped_not_waited_on(tmp_path, student):
     assert run.stderr.strip().splitlines() == [f"declare: error: {tmp_path / 'pipe.jpg'}: "
                                                "not a regular file (a pipe, device or socket); skipped"]
     assert (tmp_path / "a.declare.png").exists()
+
+
+# Runs declare with the signal sent from inside the write, after the photo's bytes are in
+# the hidden .part file and before its rename: the worst moment to be stopped.
+SIGNAL_MID_WRITE = """
+import os, signal, sys
+from contextlib import contextmanager
+import declare.images as images
+real, stop = images.atomic_path, getattr(signal, sys.argv.pop(1))
+@contextmanager
+def stopped_mid_write(path, replace=True):
+    with real(path, replace) as tmp:
+        yield tmp
+        os.kill(os.getpid(), stop)
+images.atomic_path = stopped_mid_write
+from declare.cli import main
+sys.argv[0] = "declare-photo"
+main()
+"""
+
+
+@pytest.mark.parametrize("name, status", [("SIGTERM", 143), ("SIGHUP", 129), ("SIGINT", 130)])
+def test_a_signal_while_writing_leaves_no_partial_file(tmp_path, student, name, status):
+    """A photo being written when the session is closed (SIGHUP) or the process is
+    terminated (SIGTERM): as with Ctrl-C, one message, the signal's exit status, and
+    no hidden .part file left behind."""
+    import signal
+    if not hasattr(signal, name):
+        pytest.skip(f"no {name} on this system")
+    for i in range(2):
+        _photo(tmp_path / "in" / f"{i}.png", i)
+    done = subprocess.run([sys.executable, "-c", SIGNAL_MID_WRITE, name, str(tmp_path / "in"),
+                           "-o", str(tmp_path / "out"), "--model", str(student)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == status, done.stderr
+    assert list((tmp_path / "out").iterdir()) == []
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no partial file was written" in lines[0], done.stderr

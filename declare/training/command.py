@@ -136,10 +136,12 @@ def run_stage(cfg: TrainConfig) -> Path | None:
     except (TrainError, DataError) as exc:
         click.echo(f"declare train: error: {exc}", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        click.echo(f"declare train: interrupted; '{program()} train ... --resume --out {cfg.out}' "
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (declare.signals)
+        from declare.signals import exit_status, what_stopped
+
+        click.echo(f"declare train: {what_stopped(exc)}; '{program()} train ... --resume --out {cfg.out}' "
                    "continues from the last checkpoint", err=True)
-        sys.exit(130)
+        sys.exit(exit_status(exc))
     if final is not None and not cfg.quiet:
         click.echo(f"declare train: {cfg.stage} done: {final}", err=True)
     return final
