@@ -9,10 +9,12 @@ finished files and no partial one.
 from __future__ import annotations
 
 import functools
+import os
 import json
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -79,6 +81,7 @@ def run(args: list[str], opts: Options) -> int:
             if problem:
                 report.error(f"-o {opts.output}", problem)
                 return 2
+            _warn_if_folder_meant_a_file(args, opts, report)
             jobs = plan_jobs(args, opts.output, opts.recursive, opts.overwrite, opts.skip_existing,
                              opts.save_reflection)
         todo = [j for j in jobs if j.error is None and not j.skip]
@@ -115,6 +118,18 @@ def run(args: list[str], opts: Options) -> int:
                    file=sys.stderr)
         return exit_status(exc)
     return 1 if report.failed else 0
+
+
+def _warn_if_folder_meant_a_file(args: list[str], opts: Options, report: Report) -> None:
+    """``-o clean`` with one photo: a name without an extension is a folder (so ``-o
+    cleaned`` works for one photo as for many), which someone who meant a file must be told."""
+    out = opts.output
+    if out is None or out.endswith(("/", os.sep)) or Path(out).suffix or Path(out).exists():
+        return
+    files = [p for p, _, error in expand_inputs(args, opts.recursive) if error is None]
+    if len(files) == 1 and not Path(args[0]).is_dir():
+        report.warn(f"-o {out}", f"has no extension, so it is a folder: writing {Path(out) / files[0].name} "
+                                 f"(for a file, give a name such as {out}{files[0].suffix})")
 
 
 def _summarise_own_results(jobs: list[Job], report: Report) -> None:

@@ -38,9 +38,13 @@ Set to 1 to never download; missing weights are named so they can be placed by h
 .TP
 .B DECLARE_WEIGHTS_URL
 A mirror to download weights from instead of the registered addresses.
+.TP
+.B DECLARE_THREADS
+CPU threads to use, as \\-\\-threads (0: every core; more than the cores is lowered to them).
 .SH EXIT STATUS
 0 when every photo was cleaned or skipped, 1 when any failed, 2 when the run
-could not start (model, device, settings), 130 when interrupted.
+could not start (model, device, settings, a missing extra such as declare[torch]),
+130 when interrupted with Ctrl\\-C, 143 on SIGTERM, 129 on SIGHUP.
 .SH SEE ALSO
 The README of the declare project; \\fBtorchrun\\fR(1) for training on several processes.
 """

@@ -320,3 +320,13 @@ def test_unquoted_glob_rerun_skips_our_own_results(shots, student):
     records = [json.loads(line) for line in invoke(*expanded, "--skip-existing", "--model", student,
                                                     "--json").stdout.splitlines()]
     assert [r["status"] for r in records] == ["skipped"] * 4
+
+
+def test_an_output_name_without_extension_for_one_photo_says_it_is_a_folder(shots, student, tmp_path):
+    result = invoke(shots / "glass-1.jpg", "-o", tmp_path / "noext", "--model", student)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "noext" / "glass-1.jpg").is_file()
+    warning = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warning) == 1 and "is a folder" in warning[0] and "noext.jpg" in warning[0]
+    quiet = invoke(shots / "glass-2.jpg", "-o", str(tmp_path / "folder") + "/", "--model", student)
+    assert "warning" not in quiet.stderr  # a trailing slash says folder
