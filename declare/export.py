@@ -85,6 +85,11 @@ def _export(module: nn.Module, args: tuple, inputs: list[str], outputs: list[str
 
 
 def exported_engine(model: nn.Module, threads: int = 0) -> OnnxEngine:
-    """An ONNX Runtime engine for a model in memory (bench times an untrained preset)."""
-    paths = export_model(model, Path(tempfile.mkdtemp(prefix="declare-onnx-")) / "model")
-    return OnnxEngine(paths[0], paths[1] if len(paths) > 1 else None, threads)
+    """An ONNX Runtime engine for a model in memory (bench times an untrained preset).
+    Its graphs are loaded before their temporary folder is removed."""
+    with tempfile.TemporaryDirectory(prefix="declare-onnx-") as folder:
+        paths = export_model(model, Path(folder) / "model")
+        engine = OnnxEngine(paths[0], paths[1] if len(paths) > 1 else None, threads)
+        if engine.statistics_path is not None:
+            engine.load_statistics()
+        return engine

@@ -84,10 +84,14 @@ class OnnxEngine:
 
     def statistics(self, x: np.ndarray) -> list[np.ndarray]:
         """A padded tile's channel means, block by block (two-pass tiling's first pass)."""
+        return self.load_statistics().run(None, {"image": x})
+
+    def load_statistics(self):
+        """The statistics graph's session, loaded on first use (a photo in one tile needs none)."""
         if self._statistics is None:
             if self.statistics_path is None or not self.statistics_path.is_file():
                 raise GraphError(f"{self.statistics_path}: missing; tiled photos need the statistics "
                                  "graph beside the model's (export it again)")
             self._statistics = _session(self.statistics_path, self.threads)
             _metadata(self._statistics, self.statistics_path)
-        return self._statistics.run(None, {"image": x})
+        return self._statistics

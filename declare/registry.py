@@ -36,7 +36,7 @@ class ModelEntry:
     sha256: str
     size: int                 # bytes
     licence: str
-    description: str
+    description: str              # what it is for, as models list shows it: no history (that is the README's)
     bundled: str | None = None  # file name inside declare/bundled/, if shipped
     # ONNX graphs for the ONNX Runtime engine (declare/export.py makes them): the main
     # graph, then for a student the statistics graph of two-pass tiling.
@@ -65,7 +65,7 @@ MODELS: dict[str, ModelEntry] = {
         size=672742,
         licence="MIT (training photos: ImageNet samples, BSDS500, Urban100 and others; research use)",
         description="CPU student (333k parameters, fp16) trained on realistic synthetic "
-                    "reflections, chosen by the size study on real pairs; the offline default",
+                    "reflections, chosen by the size study on real pairs",
         bundled="medium-fp16.safetensors",
         graphs=(
             ModelFile("medium.onnx", "cda8907ef4ca1b7a933a4624a6c4e5873e9928d2904dee4be64f9732a7a88187", 1375522),
@@ -81,7 +81,7 @@ MODELS: dict[str, ModelEntry] = {
         size=228406,
         licence="MIT (training photos: ImageNet samples, BSDS500, Urban100 and others; research use)",
         description="fast CPU student (111k parameters, fp16): about 60% of medium's time, "
-                    "a little less gain; the default until 2026-12-01",
+                    "a little less gain",
         bundled="small-fp16.safetensors",
         graphs=(
             ModelFile("small.onnx", "b991c94cc25559265dd9725d59a0c914de5c7e183e82a7f096be2a1b20fcdca8", 480312),
@@ -97,8 +97,7 @@ MODELS: dict[str, ModelEntry] = {
         size=759706,
         licence="MIT (training photos: ImageNet samples, BSDS500, Urban100 and others; research use)",
         description="CPU teacher of the medium preset (376k parameters, fp16), 3,000 steps on "
-                    "three-view synthesis from photos-train; cleans three-view bursts (--burst), "
-                    "the default since 2026-12-02",
+                    "three-view synthesis from photos-train; cleans bursts (--burst-method teacher)",
         bundled="medium-teacher-fp16.safetensors",
         graphs=(
             ModelFile("medium-teacher.onnx", "d0ee49fefdd290153d57fda68c632933dacb27b6c9f1921c3478415cddd218ea", 1494016),
@@ -112,8 +111,8 @@ MODELS: dict[str, ModelEntry] = {
         sha256="a148860c43dd4f697a1c688b01762973680be851ab632417a22f5baeb82f7902",
         size=692498,
         licence="MIT (training photos: Pascal VOC, BSDS500; research use)",
-        description="CPU teacher (342k parameters, fp16) of the previous default, trained "
-                    "on the old synthesis; cleans three-view bursts (--burst); the default until 2026-12-02",
+        description="CPU teacher of the small preset (342k parameters, fp16), trained on the "
+                    "older synthesis; cleans bursts (--burst-method teacher)",
         bundled="small-teacher-fp16.safetensors",
         graphs=(
             ModelFile("small-teacher.onnx", "ca50075e7266ead3e9eaed3a09a063a136c98797b04098954f6d7530edcb488a", 1359750),

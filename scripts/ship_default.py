@@ -22,11 +22,17 @@ from declare_models import get_config, list_presets
 from declare.weights import PACKAGE_WEIGHTS, sha256_of
 
 
-def main() -> None:
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """--name has no default: it names the bundled file this replaces, which must be chosen."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path)
-    parser.add_argument("--name", default="small-fp16.safetensors")
-    args = parser.parse_args()
+    parser.add_argument("--name", required=True, metavar="NAME-fp16.safetensors",
+                        help="the bundled file to write, e.g. medium-fp16.safetensors (the default model's)")
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse()
 
     model, meta = load_checkpoint(args.checkpoint, torch.device("cpu"))
     keep = {k: meta[k] for k in ("step", "epoch", "stage", "preset") if k in meta}

@@ -234,3 +234,18 @@ def test_a_model_that_keeps_tone_does_so_on_both_engines_whole_and_tiled(checkpo
             kept = session.clean(photo, tile, 64)
             assert np.abs(np.median((photo - kept).reshape(-1, 3), axis=0)).max() < 1e-3
             assert np.allclose((kept - alone)[inside], drift, atol=2e-3)
+
+
+def test_an_engine_exported_from_memory_leaves_no_temporary_folder(tmp_path, monkeypatch):
+    """bench times untrained presets through ONNX Runtime: their graphs go to a temporary
+    folder, which must be gone once the engine (both graphs loaded) is made."""
+    import tempfile
+
+    from declare.export import exported_engine
+    from declare_models import Student, get_config
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    engine = exported_engine(Student(get_config("tiny")).eval())
+    assert list(tmp_path.iterdir()) == []
+    tile = np.random.default_rng(0).random((1, 3, 64, 64), dtype=np.float32)
+    assert engine.run(tile, engine.statistics(tile)).shape == tile.shape

@@ -9,6 +9,7 @@ import hashlib
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import torch
@@ -372,3 +373,26 @@ def test_a_graph_that_fails_its_checksum_is_deleted(server, monkeypatch, model_b
     with pytest.raises(WeightsError, match="checksum mismatch"):
         fetch(entry.graph_entries()[0], progress=False)
     assert not list(cache.glob("test-model.onnx*"))
+
+
+def test_models_list_says_what_each_is_for_without_history():
+    """Descriptions are what ``models list`` shows: what the model is for, no dated
+    changelog ('the default until ...'); which ones are defaults is computed and starred."""
+    import re
+
+    for entry in registry.MODELS.values():
+        assert not re.search(r"\b20\d\d-\d\d-\d\d\b", entry.description), entry.name
+        assert "default" not in entry.description, entry.name
+
+
+def test_shipping_weights_names_the_bundled_file_it_replaces():
+    """scripts/ship_default.py overwrites a bundled file: it has no default name (it once
+    defaulted to small-fp16, no longer the default model)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ship_default", Path(__file__).resolve().parents[1] / "scripts" / "ship_default.py")
+    ship = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ship)
+    with pytest.raises(SystemExit):
+        ship.parse(["runs/x/student.safetensors"])
+    assert ship.parse(["x.safetensors", "--name", "medium-fp16.safetensors"]).name == "medium-fp16.safetensors"
