@@ -320,3 +320,8 @@ def plugins_install(name: str, dest: Path | None) -> None:
         raise click.ClickException(f"cannot install {name}: {exc}") from None
     for path in written:
         click.echo(f"installed {path}")
+    if dest is None:  # a Flatpak or Snap editor reads its own folder, and runs in a sandbox
+        for label, folder in getattr(exporter, "sandboxed", lambda: [])():
+            how = (f"'{program()} plugins install {name} --dest {folder}' (README: Flatpak)" if label == "Flatpak"
+                   else "a Snap editor cannot run programs outside its sandbox (README: Snap)")
+            click.echo(f"note: a {label} {name} is here too, reading {folder}; {how}")

@@ -115,3 +115,28 @@ def test_without_the_script_the_module_runs_with_the_working_folder_off_the_path
         pytest.skip("-P needs Python 3.11")
     done = subprocess.run(command + ["--version"], cwd=trap_folder(tmp_path), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_sandboxed_editors_are_pointed_out_and_a_flatpak_one_reaches_declare_through_the_host(
+        tmp_path, monkeypatch):
+    """A Flatpak or Snap GIMP or darktable reads its own folder, not ~/.config: the
+    installer says where it is; installed there, a Flatpak editor's command goes
+    through flatpak-spawn --host (its sandbox has no view of this Python)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".config"))
+    flatpak_gimp = tmp_path / ".var" / "app" / "org.gimp.GIMP" / "config" / "GIMP" / "3.0" / "plug-ins"
+    flatpak_gimp.mkdir(parents=True)
+    (tmp_path / "snap" / "darktable" / "current").mkdir(parents=True)
+    gimp = CliRunner().invoke(main, ["plugins", "install", "gimp"])
+    assert gimp.exit_code == 0, gimp.output
+    assert f"a Flatpak gimp is here too, reading {flatpak_gimp}" in gimp.output
+    darktable = CliRunner().invoke(main, ["plugins", "install", "darktable"])
+    assert "a Snap darktable is here too" in darktable.output and "cannot run programs" in darktable.output
+    native = (tmp_path / ".config" / "GIMP" / "3.0" / "plug-ins" / "declare-remove-reflection"
+              / "declare-remove-reflection.py").read_text()
+    assert "flatpak-spawn" not in native
+    there = CliRunner().invoke(main, ["plugins", "install", "gimp", "--dest", str(flatpak_gimp)])
+    assert there.exit_code == 0 and "note:" not in there.output
+    text = (flatpak_gimp / "declare-remove-reflection" / "declare-remove-reflection.py").read_text()
+    line = next(li for li in text.splitlines() if li.startswith("DECLARE = "))
+    assert ast.literal_eval(line.split("=", 1)[1].strip())[:2] == ["flatpak-spawn", "--host"]

@@ -1,13 +1,19 @@
-"""The installed package: import boundaries and entry points."""
+"""The installed package: import boundaries, entry points, the README's commands."""
 
+import os
+import re
+import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from declare import __version__
 from declare.cli import main
+from photos import real_photo_path
 
 
 def test_declare_models_imports_with_torch_alone():
@@ -32,3 +38,36 @@ def test_presets_lists_parameter_counts():
     lines = {line.split()[0]: line.split() for line in result.output.splitlines()[1:]}
     assert {"paper", "small", "tiny"} <= set(lines)
     assert int(lines["paper"][1].replace(",", "")) > int(lines["small"][1].replace(",", ""))
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _code_blocks(text: str) -> list[tuple[str, str]]:
+    """(language, body) of each fenced block of a Markdown text."""
+    return re.findall(r"^```(\w*)\n(.*?)^```", text, flags=re.S | re.M)
+
+
+def test_readme_shell_blocks_hold_only_their_shells_commands():
+    """A fish line in a bash block, pasted into bash, runs the `declare` builtin and
+    writes the shell's variables into the completion file."""
+    for language, body in _code_blocks(README.read_text()):
+        if language in ("bash", "sh"):
+            assert "fish_source" not in body, body
+
+
+def test_readme_exporter_examples_run_in_order(tmp_path):
+    """The 'Without the editor's plug-in' lines, pasted one after the other."""
+    text = README.read_text()
+    section = text[text.index("**Without the editor's plug-in**"):]
+    language, body = _code_blocks(section)[0]
+    scripts = Path(sysconfig.get_path("scripts"))
+    if not (scripts / "declare-photo").is_file():
+        pytest.skip("declare-photo script not installed")
+    shutil.copyfile(real_photo_path(), tmp_path / "photo.jpg")
+    env = {**os.environ, "PATH": f"{scripts}{os.pathsep}{os.environ['PATH']}"}
+    for line in body.splitlines():
+        command = line.split("#")[0].strip()
+        done = subprocess.run(command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, (command, done.stderr)
+    assert {"photo.declare.jpg", "photo.declare.ora", "photo.declare.jpg.xmp"} <= {p.name for p in tmp_path.iterdir()}

@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from declare_plugins import declare_command, shell_line
+from declare_plugins import command_for, sandboxed_folders, shell_line
 from declare_plugins.darktable.xmp import write_sidecar
 
 SCRIPT = Path(__file__).with_name("declare.lua")
@@ -34,12 +34,17 @@ class DarktableExporter:
     def export(self, item) -> list[Path]:
         return [write_sidecar(item.output, item.input)]
 
+    def sandboxed(self) -> list[tuple[str, Path]]:
+        """The configuration folders of a Flatpak or Snap darktable found here (``--dest`` targets)."""
+        return [(label, root if label == "Snap" else root / "config" / "darktable")
+                for label, root in sandboxed_folders("org.darktable.Darktable", "darktable")]
+
     def install(self, dest: Path | None = None) -> list[Path]:
         """DEST/lua/contrib/declare.lua, and the require line in DEST/luarc (once)."""
         config = dest or darktable_config()
         target = config / "lua" / "contrib" / "declare.lua"
         target.parent.mkdir(parents=True, exist_ok=True)
-        command = shell_line(declare_command())
+        command = shell_line(command_for(dest))
         target.write_text(SCRIPT.read_text().replace('local DEFAULT_COMMAND = "declare"',
                                                      f"local DEFAULT_COMMAND = {_lua_string(command)}"))
         luarc = config / "luarc"

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from declare_plugins import declare_command
+from declare_plugins import command_for, sandboxed_folders
 from declare_plugins.gimp.openraster import write_ora
 
 PLUGIN_NAME = "declare-remove-reflection"
@@ -40,6 +40,12 @@ class GimpExporter:
                   ("declare: reflection", reflection, False)]
         return [write_ora(path, layers, merged=item.transmission)]
 
+    def sandboxed(self) -> list[tuple[str, Path]]:
+        """The plug-ins folders of a Flatpak or Snap GIMP 3 found here (``--dest`` targets)."""
+        tail = Path("GIMP") / "3.0" / "plug-ins"
+        return [(label, root / ".config" / tail if label == "Snap" else root / "config" / tail)
+                for label, root in sandboxed_folders("org.gimp.GIMP", "gimp")]
+
     def install(self, dest: Path | None = None) -> list[Path]:
         """Copy the plug-in as PLUGIN_NAME/PLUGIN_NAME.py (GIMP 3's rule), executable.
 
@@ -49,7 +55,7 @@ class GimpExporter:
         folder = (dest or gimp_plugin_folder()) / PLUGIN_NAME
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{PLUGIN_NAME}.py"
-        text = SCRIPT.read_text().replace('DECLARE = ["declare"]', f"DECLARE = {declare_command()!r}")
+        text = SCRIPT.read_text().replace('DECLARE = ["declare"]', f"DECLARE = {command_for(dest)!r}")
         target.write_text(text)
         target.chmod(0o755)
         return [target]
