@@ -94,7 +94,7 @@ def main() -> None:
 @photo_options
 def clean(photos, **values):
     """Remove reflections from PHOTOS (files, globs or folders)."""
-    from declare.clean import run
+    from declare.batch import run
 
     opts = Options.from_click(values)
     if opts.problem():

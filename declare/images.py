@@ -63,27 +63,6 @@ class Photo:
         return replace(self, pixels=pixels)
 
 
-# Pixels the tone step samples: its median is as good from a 1 MP grid as from 24 MP.
-TONE_SAMPLES = 1 << 20
-
-
-def keep_tone(original: np.ndarray, result: np.ndarray) -> np.ndarray:
-    """``result`` (H x W x 3, changed in place) with the median of original minus result
-    added back per channel: a model with ``keep_tone`` may change a reflection's shape,
-    never the photo's exposure or colour balance (the even dimming its training pairs
-    teach: issue 22). Whole photos only: each tile's own median would leave seams."""
-    h, w = original.shape[:2]
-    step = max(1, int(np.sqrt(h * w / TONE_SAMPLES)))
-    diff = original[::step, ::step] - result[::step, ::step]
-    result += np.median(diff.reshape(-1, diff.shape[-1]), axis=0).astype(result.dtype)
-    return np.clip(result, 0, 1, out=result)
-
-
-def reflection_of(original: np.ndarray, transmission: np.ndarray) -> np.ndarray:
-    """The estimated reflection layer: the photo minus its transmission, clipped."""
-    return np.clip(original - transmission, 0, 1)
-
-
 def read_photo(path: str | Path) -> Photo:
     path = Path(path)
     try:
@@ -281,7 +260,8 @@ def write_photo(path: str | Path, photo: Photo, quality: int = 95, replace: bool
     return notes
 
 
-def _quantise(pixels: np.ndarray, depth: int, grayscale: bool) -> np.ndarray:
+def quantise(pixels: np.ndarray, depth: int, grayscale: bool) -> np.ndarray:
+    """Float pixels in [0, 1] as 8- or 16-bit integers (rounded half up), grey if asked."""
     values = pixels.mean(axis=2) if grayscale else pixels
     top = 65535 if depth == 16 else 255
     return (np.clip(values, 0, 1) * top + 0.5).astype(np.uint16 if depth == 16 else np.uint8)
@@ -296,7 +276,7 @@ def _alpha_as(alpha: np.ndarray, depth: int) -> np.ndarray:
 def _encode(photo: Photo, fmt: str, depth: int, alpha: np.ndarray | None, quality: int) -> bytes:
     h, w = photo.size
     exif = _fix_exif_size(photo.exif, h, w)
-    values = _quantise(photo.pixels, depth, photo.grayscale)
+    values = quantise(photo.pixels, depth, photo.grayscale)
     if alpha is not None:
         alpha = _alpha_as(alpha, depth)
     if depth == 16 and not photo.grayscale:

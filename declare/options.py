@@ -3,7 +3,7 @@
 Each field of :class:`Options` is one command-line option: its flags, help and type
 live beside its default, and ``declare-photo clean`` (the default command) is
 generated from them (:func:`photo_options`), as ``declare-photo train`` is from
-TrainConfig. Adding a photo option is one field here and its use in clean.py.
+TrainConfig. Adding a photo option is one field here and its use in batch.py.
 """
 
 from __future__ import annotations

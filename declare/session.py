@@ -15,7 +15,7 @@ import numpy as np
 
 from declare.device import DeviceError, pick_engine
 from declare.extras import installed
-from declare.images import keep_tone
+from declare.results import keep_tone
 from declare.onnx_engine import GraphError, OnnxEngine
 from declare.tiling import runs_whole, tiled, tiled_two_pass
 from declare.weights import GraphsMissing, WeightsError, resolve_graphs

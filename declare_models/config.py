@@ -53,7 +53,7 @@ class ModelConfig:
     pretrained_channels: int = 32
     # What an engine does after the network, over the whole photo: add back the median
     # change per channel, so that the model changes a reflection's shape and leaves the
-    # photo's tone as it was (declare.images.keep_tone).
+    # photo's tone as it was (declare.results.keep_tone).
     keep_tone: bool = False
     # PatchGAN discriminator on representations.
     discriminator_channels: tuple[int, ...] = (64, 128, 256)

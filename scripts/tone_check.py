@@ -1,5 +1,5 @@
 """How much of a model's gain is tone (issue 22): each result scored as it is and with
-its even change undone (declare.images.keep_tone: the median of input minus result added back
+its even change undone (declare.results.keep_tone: the median of input minus result added back
 per channel, the step of a model trained with --keep-tone), on
 real89's validation split and the report sets at 384 px, and the level change it makes
 to photos without truth (CEILNet's real set) either way.
@@ -21,7 +21,7 @@ from contact_sheet import level_changes
 from selection_score import network, selection_sets
 
 from declare.data.layouts import images_in
-from declare.images import keep_tone
+from declare.results import keep_tone
 from declare.training.validation import load_resized, run_on_array, score_real
 
 SIZE = 384

@@ -12,6 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -68,3 +69,29 @@ def small_photo_folder(dest: Path, count: int = 6, side: int = 128) -> Path:
             im = im.convert("RGB")
             im.resize((side, round(side * im.height / im.width))).save(dest / src.name)
     return dest
+
+
+def as_float(a: np.ndarray) -> np.ndarray:
+    return a.astype(np.float32) / 255
+
+
+def shifted(image: np.ndarray, dx: float, dy: float, size: tuple[int, int]) -> np.ndarray:
+    """A ``size`` (w, h) window of ``image`` whose top-left sits at (40 + dx, 40 + dy)."""
+    m = np.float32([[1, 0, 40 + dx], [0, 1, 40 + dy]])
+    return cv2.warpAffine(image, m, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REFLECT)
+
+
+def synthetic_burst(t_moves, r_moves, strength=0.8, size=(400, 300)):
+    """Views of a real scene behind glass (glass-6) with the bright details of another real
+    photo (glass-3: its highlights and edges, as a lit shop front mirrors them) reflected on
+    it; each layer moved by its own (dx, dy) per view. Returns the views and the scene in each."""
+    scene = as_float(real_array("glass-6.jpg", (520, 420)))
+    other = as_float(real_array("glass-3.jpg", (560, 460)))
+    mirrored = np.clip((other - cv2.GaussianBlur(other, (0, 0), 4)) * 3 - 0.15, 0, 1)
+    views, truths = [], []
+    for (tx, ty), (rx, ry) in zip(t_moves, r_moves):
+        t = shifted(scene, tx, ty, size)
+        views.append(np.clip(t + strength * shifted(mirrored, rx, ry, size), 0, 1))
+        truths.append(t)
+    return views, truths

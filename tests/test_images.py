@@ -10,7 +10,7 @@ import pytest
 import tifffile
 from PIL import Image, ImageCms, ImageOps
 
-from declare import images
+from declare import images, results
 from declare.images import ImageError, read_photo, write_photo
 from photos import real_array
 
@@ -189,15 +189,15 @@ def test_keep_tone_undoes_an_even_change_and_keeps_the_local_one():
     reflection = np.zeros_like(photo)
     reflection[:20, :30] = 0.2  # an eighth of the photo
     result = photo - np.float32([0.06, 0.02, 0.0]) - reflection  # a colour cast and a dimming
-    kept = images.keep_tone(photo, result.copy())
+    kept = results.keep_tone(photo, result.copy())
     assert np.allclose(kept, photo - reflection, atol=1e-6)
-    assert np.allclose(images.keep_tone(photo, photo.copy()), photo)  # the photo itself is left alone
+    assert np.allclose(results.keep_tone(photo, photo.copy()), photo)  # the photo itself is left alone
 
 
 def test_keep_tone_on_a_large_photo_reads_a_grid_and_stays_in_range(monkeypatch):
-    monkeypatch.setattr(images, "TONE_SAMPLES", 1000)  # a 300 x 400 photo is read every 10th pixel
+    monkeypatch.setattr(results, "TONE_SAMPLES", 1000)  # a 300 x 400 photo is read every 10th pixel
     photo = np.random.default_rng(1).uniform(0.9, 1.0, (300, 400, 3)).astype(np.float32)
-    kept = images.keep_tone(photo, photo - 0.1)
+    kept = results.keep_tone(photo, photo - 0.1)
     assert np.allclose(kept, photo, atol=1e-6) and kept.max() <= 1
-    lifted = images.keep_tone(photo, np.clip(photo + 0.3, 0, 1))  # a lift that clipped the highlights
+    lifted = results.keep_tone(photo, np.clip(photo + 0.3, 0, 1))  # a lift that clipped the highlights
     assert 0 <= lifted.min() and lifted.max() <= 1

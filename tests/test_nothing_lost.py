@@ -243,7 +243,7 @@ def test_help_shows_the_photo_options_and_leads_with_declare_photo():
 
 def test_an_output_that_appears_while_running_is_not_replaced(tmp_path, student, monkeypatch):
     """Planned when nothing was there; by the time the photo is written, someone made the file."""
-    from declare import clean as run_module
+    from declare import batch as run_module
 
     photos = [_photo(tmp_path / "in" / f"{i}.png", i) for i in range(3)]
     theirs = b"another program's file"
@@ -270,7 +270,7 @@ def test_an_output_that_appears_while_running_is_not_replaced(tmp_path, student,
 def test_skip_existing_skips_a_photo_another_run_finished_meanwhile(tmp_path, student, monkeypatch):
     """Two runs with --skip-existing on one folder: a photo the other finished while this one
     worked is exactly what --skip-existing asks to skip; its file is kept, the run exits 0."""
-    from declare import clean as run_module
+    from declare import batch as run_module
 
     for i in range(3):
         _photo(tmp_path / "in" / f"{i}.png", i)

@@ -71,3 +71,16 @@ def test_readme_exporter_examples_run_in_order(tmp_path):
         done = subprocess.run(command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True)
         assert done.returncode == 0, (command, done.stderr)
     assert {"photo.declare.jpg", "photo.declare.ora", "photo.declare.jpg.xmp"} <= {p.name for p in tmp_path.iterdir()}
+
+
+def test_readme_python_example_runs(tmp_path):
+    """'Use from Python' is a runnable example: run it as a user would paste it."""
+    text = README.read_text()
+    section = text[text.index("## Use from Python"):]
+    language, body = _code_blocks(section)[0]
+    assert language == "python"
+    done = subprocess.run([sys.executable, "-W", "error::UserWarning", "-c", body], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and "BurstWarning" in done.stderr  # the burst warning it promises
+    done = subprocess.run([sys.executable, "-c", body], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from declare.data.layouts import find_pairs
-from declare.images import keep_tone
+from declare.results import keep_tone
 from declare.metrics import mean_of_scored, score
 
 SCORED = ("psnr", "psnr_fit", "ssim", "removed")  # by name from declare.metrics.METRICS

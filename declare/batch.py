@@ -21,11 +21,12 @@ import numpy as np
 from tqdm import tqdm
 
 from declare.plan import Job, expand_inputs, output_problem, plan_jobs
-from declare.images import ImageError, OutputAppeared, Photo, format_for, read_photo, reflection_of, write_photo
+from declare.images import ImageError, OutputAppeared, Photo, format_for, read_photo, write_photo
+from declare.results import blend, reflection_of
 from declare.options import Options
 
 if TYPE_CHECKING:  # the engine loads only once there is a photo to clean
-    from declare.session import Session
+    from declare.api import Cleaner
 
 
 @dataclass
@@ -93,24 +94,17 @@ def run(args: list[str], opts: Options) -> int:
         _summarise_own_results(jobs, report)
         if not todo:
             return 1 if report.failed else 0
-        from declare.session import Session, SessionError
-
-        session = None
-        if not opts.burst or opts.burst_method == "teacher":  # the classical burst needs no network
-            try:
-                session = Session.load(opts.model, opts.device, opts.half, opts.burst, opts.engine,
-                                       opts.threads)
-            except SessionError as exc:
-                report.error(exc.where, str(exc))
-                return 2
+        cleaner = _cleaner(opts, report)
+        if cleaner is None:
+            return 2
         exporters = _exporters(opts.export, report)
         if exporters is None:
             return 2
         if opts.burst:
-            _clean_burst(session, frames, reference, todo[0], opts, report, exporters)
+            _clean_burst(cleaner, frames, reference, todo[0], opts, report, exporters)
         else:
             for job in report.progress(todo, "photo"):
-                _clean_one(session, job, opts, report, exporters)
+                _clean_one(cleaner, job, opts, report, exporters)
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (declare.signals)
         from declare.signals import exit_status, what_stopped
 
@@ -159,21 +153,15 @@ def _exporters(names: tuple[str, ...], report: Report) -> dict | None:
     return chosen if ok else None
 
 
-def _export(job: Job, original: np.ndarray, result: np.ndarray, opts: Options, exporters: dict) -> list[str]:
+def _export(job: Job, original: np.ndarray, transmission: np.ndarray, exporters: dict) -> list[str]:
+    """Hand the written result (``transmission``, blended) to each exporter."""
     if not exporters:  # the common case: no full-size copies to make
         return []
     from declare.plugins import ExportItem, run_export
 
-    transmission = _blend(result, original, opts)
     item = ExportItem(job.input, job.output, original, transmission, reflection_of(original, transmission))
     written = [p for name, exporter in exporters.items() for p in run_export(exporter, name, item)]
     return [f"exported {', '.join(str(p) for p in written)}"] if written else []
-
-
-def _blend(result: np.ndarray, original: np.ndarray, opts: Options) -> np.ndarray:
-    if opts.strength < 1:
-        return opts.strength * result + (1 - opts.strength) * original
-    return result
 
 
 def _finite(result: np.ndarray) -> np.ndarray:
@@ -183,13 +171,31 @@ def _finite(result: np.ndarray) -> np.ndarray:
     return result
 
 
-def _clean_one(session: Session, job: Job, opts: Options, report: Report, exporters: dict) -> None:
+def _cleaner(opts: Options, report: Report) -> "Cleaner | None":
+    """The Python API's Cleaner with the model loaded now (the classical burst loads none);
+    None, and the error line, if it cannot be."""
+    from declare.api import Cleaner
+    from declare.session import SessionError
+
+    try:
+        cleaner = Cleaner(None if opts.burst else opts.model, burst_model=opts.model, engine=opts.engine,
+                          device=opts.device, half=opts.half, threads=opts.threads, tile=opts.tile,
+                          overlap=opts.overlap, strength=opts.strength, load=not opts.burst)
+        if opts.burst and opts.burst_method == "teacher":
+            cleaner.session(burst=True)
+    except SessionError as exc:
+        report.error(exc.where, str(exc))
+        return None
+    return cleaner
+
+
+def _clean_one(cleaner: "Cleaner", job: Job, opts: Options, report: Report, exporters: dict) -> None:
     def work() -> list[str]:
         photo = read_photo(job.input)
-        result = _finite(session.clean(photo.pixels, opts.tile, opts.overlap,
-                                       lambda boxes: report.progress(boxes, "tile")))
+        result = _finite(cleaner.transmission(photo.pixels, lambda boxes: report.progress(boxes, "tile")))
+        result = blend(result, photo.pixels, opts.strength)
         notes = _write_results(job, photo, result, opts)
-        return notes + _export(job, photo.pixels, result, opts, exporters)
+        return notes + _export(job, photo.pixels, result, exporters)
 
     _guarded(job, report, work)
 
@@ -245,12 +251,12 @@ def _guarded(job: Job, report: Report, work) -> None:
 
 
 def _write_results(job: Job, photo: Photo, transmission: np.ndarray, opts: Options) -> list[str]:
+    """The result (already blended with --strength) and, if asked, its reflection layer."""
     format_for(job.output)  # a bad extension fails before any work is written
     try:
         job.output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ImageError(f"cannot create folder {job.output.parent}: {exc.strerror or exc}") from None
-    transmission = _blend(transmission, photo.pixels, opts)
     notes = write_photo(job.output, photo.with_pixels(transmission), opts.quality,
                         replace=opts.overwrite or job.output in job.replaceable)
     if job.reflection is not None:
@@ -284,10 +290,8 @@ def _burst_jobs(args: list[str], opts: Options, report: Report) -> tuple[list[Jo
     return jobs, frames, reference
 
 
-def _clean_burst(session: Session | None, frames: list, reference: int, job: Job, opts: Options,
+def _clean_burst(cleaner: "Cleaner", frames: list, reference: int, job: Job, opts: Options,
                  report: Report, exporters: dict) -> None:
-    from declare.burst.clean import clean_burst
-
     def work() -> list[str]:
         photos = []
         for path in frames:
@@ -295,14 +299,13 @@ def _clean_burst(session: Session | None, frames: list, reference: int, job: Job
                 photos.append(read_photo(path))
             except ImageError as exc:
                 raise ImageError(f"burst view {path}: {exc}") from None
-        result = clean_burst([p.pixels for p in photos], reference, opts.burst_method, session,
-                             opts.tile, opts.overlap, lambda boxes: report.progress(boxes, "tile"),
-                             labels=[str(p) for p in frames])
+        result = cleaner.burst([p.pixels for p in photos], reference, opts.burst_method,
+                               lambda boxes: report.progress(boxes, "tile"), labels=[str(p) for p in frames])
         for warning in result.warnings:
             report.warn(str(job.input), warning)
-        transmission = _finite(result.transmission)
+        transmission = blend(_finite(result.transmission), photos[reference].pixels, opts.strength)
         notes = result.notes + ([f"warning: {w}" for w in result.warnings] if opts.as_json else [])
         notes += _write_results(job, photos[reference], transmission, opts)
-        return notes + _export(job, photos[reference].pixels, transmission, opts, exporters)
+        return notes + _export(job, photos[reference].pixels, transmission, exporters)
 
     _guarded(job, report, work)
