@@ -24,6 +24,7 @@ from declare.plan import Job, expand_inputs, output_problem, plan_jobs
 from declare.images import ImageError, OutputAppeared, Photo, format_for, read_photo, write_photo
 from declare.results import blend, reflection_of
 from declare.options import Options
+from declare.program import line
 
 if TYPE_CHECKING:  # the engine loads only once there is a photo to clean
     from declare.api import Cleaner
@@ -46,10 +47,10 @@ class Report:
             tqdm.write(text, file=sys.stdout)
 
     def error(self, where: str, message: str) -> None:
-        tqdm.write(f"declare: error: {where}: {message}", file=sys.stderr)
+        tqdm.write(line("error", message, where), file=sys.stderr)
 
     def warn(self, where: str, message: str) -> None:
-        tqdm.write(f"declare: warning: {where}: {message}", file=sys.stderr)
+        tqdm.write(line("warning", message, where), file=sys.stderr)
 
     def record(self, job: Job, status: str, seconds: float, error: str | None = None,
                notes: list[str] | None = None) -> None:

@@ -60,7 +60,8 @@ class Threads(click.IntRange):
         cores = usable_cores()
         if count > cores:
             where = f"{param.envvar}={value}" if from_env else f"--threads {value}"
-            click.echo(f"declare: warning: {where}: this machine runs {cores} threads at once; using {cores}",
-                       err=True)
+            from declare.program import line
+
+            click.echo(line("warning", f"this machine runs {cores} threads at once; using {cores}", where), err=True)
             return cores
         return count

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from declare.program import program
 from declare.weights import GraphsMissing
 
 FORMAT, FORMAT_VERSION = "declare-onnx", "1"
@@ -42,7 +43,7 @@ def _metadata(session, path: Path) -> dict[str, str]:
     meta = session.get_modelmeta().custom_metadata_map
     if meta.get("format") != FORMAT:
         raise GraphError(f"{path}: an ONNX graph, but not one exported by declare "
-                         "('declare-photo models export' makes them)")
+                         f"('{program()} models export' makes them)")
     if meta.get("format_version") != FORMAT_VERSION:
         raise GraphError(f"{path}: graph format {meta.get('format_version')!r}, this declare reads "
                          f"{FORMAT_VERSION!r}; export it again")
@@ -62,7 +63,7 @@ class OnnxEngine:
         meta = _metadata(self.session, self.main_path)
         if checkpoint_sha256 and meta.get("checkpoint_sha256") != checkpoint_sha256:
             raise GraphsMissing(f"{self.main_path} was exported from another version of its checkpoint; "
-                                "export it again ('declare-photo models export'), or use --engine torch")
+                                f"export it again ('{program()} models export'), or use --engine torch")
         self.kind = meta["arch"]
         self.size_multiple, self.min_side = int(meta["size_multiple"]), int(meta["min_side"])
         self.keep_tone = bool(json.loads(meta.get("config") or "{}").get("keep_tone", False))

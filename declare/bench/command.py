@@ -17,6 +17,7 @@ from declare.bench.published import SOURCE, with_published
 from declare.bench.tradeoff import METRICS as TRADEOFF_METRICS
 from declare.metrics import METRICS, SSIM_KINDS
 from declare.device import DEVICES, ENGINES
+from declare.program import line
 from declare.tiling import OVERLAP, TILE, tile_problem
 
 SPEED_COLUMNS = [("method", "method"), ("engine", "engine"), ("device", "device"), ("precision", "prec"),
@@ -219,7 +220,7 @@ def quality(folders, pick: Choice, published, ssim_kind, device, engine, limit, 
     def on_error(where, message):
         nonlocal failed
         failed += 1
-        tqdm.write(f"declare: error: {where}: {message}", file=sys.stderr)
+        tqdm.write(line("error", message, where), file=sys.stderr)
 
     total = sum(len(pairs) for _, pairs in datasets) * len(methods)
     bar = tqdm(total=total, unit="run", leave=False, disable=not sys.stderr.isatty(),
@@ -365,7 +366,7 @@ def _benchmark_folders(folders, limit) -> list[tuple[str, list]]:
     try:
         return benchmark_folders(folders, limit)
     except DataError as exc:
-        click.echo(f"declare: error: {exc}", err=True)
+        click.echo(line("error", str(exc)), err=True)
         sys.exit(2)
 
 

@@ -17,7 +17,7 @@ import click
 
 from declare.data.synthetic_config import SETTINGS, SyntheticConfig
 from declare.cli_types import FiniteFloat
-from declare.program import program
+from declare.program import line, program
 from declare.training.config import TrainConfig, load_config_file
 
 EXAMPLES = """
@@ -117,7 +117,7 @@ def _require_training() -> None:
     try:
         require("declare train", "torch", "timm", extra="train")
     except MissingExtra as exc:
-        click.echo(f"declare train: error: {exc}", err=True)
+        click.echo(line("error", str(exc), command="train"), err=True)
         sys.exit(EXIT_STATUS)
 
 
@@ -134,7 +134,7 @@ def run_stage(cfg: TrainConfig) -> Path | None:
                        f"{trainer.total_steps} steps, out {cfg.out}", err=True)
         final = trainer.run()
     except (TrainError, DataError) as exc:
-        click.echo(f"declare train: error: {exc}", err=True)
+        click.echo(line("error", str(exc), command="train"), err=True)
         sys.exit(2)
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (declare.signals)
         from declare.signals import exit_status, what_stopped
