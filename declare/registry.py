@@ -15,7 +15,28 @@ preset alike.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 from dataclasses import dataclass
+from pathlib import Path
+
+
+# sha256 and size of each file in declare/bundled/, written by scripts/ship_default.py
+# when it ships one (never pasted by hand).
+MANIFEST = Path(__file__).with_name("bundled") / "manifest.json"
+
+
+@functools.lru_cache(maxsize=1)
+def _manifest() -> dict[str, dict]:
+    return json.loads(MANIFEST.read_text()) if MANIFEST.is_file() else {}
+
+
+def shipped(file: str) -> dict:
+    """``sha256`` and ``size`` of a bundled file, from the manifest."""
+    try:
+        return {k: _manifest()[file][k] for k in ("sha256", "size")}
+    except KeyError:
+        raise KeyError(f"{file} is not in {MANIFEST}: ship it with scripts/ship_default.py") from None
 
 
 @dataclass(frozen=True)
@@ -25,6 +46,10 @@ class ModelFile:
     file: str        # name in the cache, in declare/bundled/ and at the mirrors
     sha256: str
     size: int        # bytes
+
+    @classmethod
+    def shipped(cls, file: str) -> "ModelFile":
+        return cls(file, **shipped(file))
 
 
 @dataclass(frozen=True)
@@ -61,15 +86,14 @@ MODELS: dict[str, ModelEntry] = {
         arch="student",
         preset="medium",
         urls=(),  # ships inside the package; nothing to download
-        sha256="b1c5189edacaba58d1988ea8a2211bcdc1a527273b88c39e3a91b0c5d87dddbd",
-        size=672742,
+        **shipped("medium-fp16.safetensors"),
         licence="MIT (training photos: ImageNet samples, BSDS500, Urban100 and others; research use)",
         description="CPU student (333k parameters, fp16) trained on realistic synthetic "
                     "reflections, chosen by the size study on real pairs",
         bundled="medium-fp16.safetensors",
         graphs=(
-            ModelFile("medium.onnx", "cda8907ef4ca1b7a933a4624a6c4e5873e9928d2904dee4be64f9732a7a88187", 1375522),
-            ModelFile("medium.statistics.onnx", "989f5ff04e030fbbc246527263228083d23a49c13df777c3649c6f5ea799f953", 1188726),
+            ModelFile.shipped("medium.onnx"),
+            ModelFile.shipped("medium.statistics.onnx"),
         ),
     ),
     "small": ModelEntry(
@@ -77,15 +101,14 @@ MODELS: dict[str, ModelEntry] = {
         arch="student",
         preset="small",
         urls=(),
-        sha256="c46058fa2b940f9ad3e7fe18663ac550e315c5eb5ee02647d7d87255b8617537",
-        size=228406,
+        **shipped("small-fp16.safetensors"),
         licence="MIT (training photos: ImageNet samples, BSDS500, Urban100 and others; research use)",
         description="fast CPU student (111k parameters, fp16): about 60% of medium's time, "
                     "a little less gain",
         bundled="small-fp16.safetensors",
         graphs=(
-            ModelFile("small.onnx", "b991c94cc25559265dd9725d59a0c914de5c7e183e82a7f096be2a1b20fcdca8", 480312),
-            ModelFile("small.statistics.onnx", "925c5b5dcdeb5800329a1b4fcc57d7fb01aa7afa97ea33bec52695116b637b9d", 381786),
+            ModelFile.shipped("small.onnx"),
+            ModelFile.shipped("small.statistics.onnx"),
         ),
     ),
     "medium-teacher": ModelEntry(
@@ -93,14 +116,13 @@ MODELS: dict[str, ModelEntry] = {
         arch="teacher",
         preset="medium",
         urls=(),
-        sha256="a76c6e5cfc7296cd234a3235405d5397154d8c29eb880ccc7bcfe28dfca931d6",
-        size=759706,
+        **shipped("medium-teacher-fp16.safetensors"),
         licence="MIT (training photos: ImageNet samples, BSDS500, Urban100 and others; research use)",
         description="CPU teacher of the medium preset (376k parameters, fp16), 3,000 steps on "
                     "three-view synthesis from photos-train; cleans bursts (--burst-method teacher)",
         bundled="medium-teacher-fp16.safetensors",
         graphs=(
-            ModelFile("medium-teacher.onnx", "d0ee49fefdd290153d57fda68c632933dacb27b6c9f1921c3478415cddd218ea", 1494016),
+            ModelFile.shipped("medium-teacher.onnx"),
         ),
     ),
     "small-teacher": ModelEntry(
@@ -108,14 +130,13 @@ MODELS: dict[str, ModelEntry] = {
         arch="teacher",
         preset="small",
         urls=(),
-        sha256="a148860c43dd4f697a1c688b01762973680be851ab632417a22f5baeb82f7902",
-        size=692498,
+        **shipped("small-teacher-fp16.safetensors"),
         licence="MIT (training photos: Pascal VOC, BSDS500; research use)",
         description="CPU teacher of the small preset (342k parameters, fp16), trained on the "
                     "older synthesis; cleans bursts (--burst-method teacher)",
         bundled="small-teacher-fp16.safetensors",
         graphs=(
-            ModelFile("small-teacher.onnx", "ca50075e7266ead3e9eaed3a09a063a136c98797b04098954f6d7530edcb488a", 1359750),
+            ModelFile.shipped("small-teacher.onnx"),
         ),
     ),
 }

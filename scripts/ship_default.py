@@ -5,13 +5,14 @@
 
 Writes declare/bundled/NAME (float16, with the training step and config in its
 header) and the ONNX graphs exported from it (NAME less "-fp16.safetensors",
-.onnx and for a student .statistics.onnx), and prints each file's sha256 and
-size to put in declare/registry.py.
+.onnx and for a student .statistics.onnx), and records each file's sha256 and
+size in declare/bundled/manifest.json, which declare/registry.py reads.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import torch
@@ -19,6 +20,7 @@ import torch
 from declare.checkpoint import load_checkpoint, save_checkpoint
 from declare.export import export_checkpoint
 from declare_models import get_config, list_presets
+from declare.registry import MANIFEST
 from declare.weights import PACKAGE_WEIGHTS, sha256_of
 
 
@@ -43,8 +45,17 @@ def main() -> None:
         keep["preset"] = same[0]
     out = save_checkpoint(PACKAGE_WEIGHTS / args.name, model, metadata=keep, dtype=torch.float16)
     base = PACKAGE_WEIGHTS / args.name.removesuffix(".safetensors").removesuffix("-fp16")
-    for path in [out, *export_checkpoint(out, base)]:
+    written = [out, *export_checkpoint(out, base)]
+    record(written)
+    for path in written:
         print(f"{path}\n  sha256 {sha256_of(path)}\n  size {path.stat().st_size}")
+
+
+def record(paths: list[Path], manifest: Path = MANIFEST) -> None:
+    """Each file's sha256 and size into the manifest of bundled files (others kept)."""
+    entries = json.loads(manifest.read_text()) if manifest.is_file() else {}
+    entries.update({p.name: {"sha256": sha256_of(p), "size": p.stat().st_size} for p in paths})
+    manifest.write_text(json.dumps(dict(sorted(entries.items())), indent=2) + "\n")
 
 
 if __name__ == "__main__":

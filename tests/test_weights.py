@@ -396,3 +396,27 @@ def test_shipping_weights_names_the_bundled_file_it_replaces():
     with pytest.raises(SystemExit):
         ship.parse(["runs/x/student.safetensors"])
     assert ship.parse(["x.safetensors", "--name", "medium-fp16.safetensors"]).name == "medium-fp16.safetensors"
+
+
+def test_the_manifest_of_bundled_files_is_what_ships(tmp_path):
+    """registry.py takes each bundled file's checksum from declare/bundled/manifest.json,
+    which ship_default.py writes: every shipped file is in it, and matches."""
+    import importlib.util
+
+    folder = registry.MANIFEST.parent
+    shipped = {p.name for p in folder.iterdir() if p.suffix in (".safetensors", ".onnx")}
+    manifest = registry._manifest()
+    assert set(manifest) == shipped
+    for name, entry in manifest.items():
+        assert weights.sha256_of(folder / name) == entry["sha256"] and (folder / name).stat().st_size == entry["size"]
+    spec = importlib.util.spec_from_file_location("ship_default", Path(__file__).resolve().parents[1] / "scripts"
+                                                  / "ship_default.py")
+    ship = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ship)
+    own = tmp_path / "manifest.json"
+    own.write_text('{"kept.onnx": {"sha256": "00", "size": 1}}')
+    (tmp_path / "new.onnx").write_bytes(b"graph")
+    ship.record([tmp_path / "new.onnx"], own)
+    written = __import__("json").loads(own.read_text())
+    assert written["kept.onnx"]["size"] == 1 and written["new.onnx"]["size"] == 5
+    assert written["new.onnx"]["sha256"] == __import__("hashlib").sha256(b"graph").hexdigest()
