@@ -21,7 +21,8 @@ from torch import nn
 
 from declare.atomic import atomic_path
 from declare.onnx_engine import FORMAT, FORMAT_VERSION, OnnxEngine
-from declare.weights import graph_paths, sha256_of
+from declare.download import sha256_of
+from declare.weights import graph_paths
 from declare_models import Teacher
 from declare_models.inference import (StudentStatistics, StudentWithStatistics, TeacherTransmission,
                                       attention_blocks, min_side)

@@ -21,7 +21,8 @@ from declare.checkpoint import load_checkpoint, save_checkpoint
 from declare.export import export_checkpoint
 from declare_models import get_config, list_presets
 from declare.registry import MANIFEST
-from declare.weights import PACKAGE_WEIGHTS, sha256_of
+from declare.download import sha256_of
+from declare.weights import PACKAGE_WEIGHTS
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

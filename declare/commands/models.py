@@ -28,7 +28,8 @@ def _entry(name: str):
 def models_list() -> None:
     """What models exist, which are cached, and their sizes."""
     from declare import registry
-    from declare.weights import bundled_path, cache_dir, cached_path, partial_path
+    from declare.download import cache_dir, cached_path, partial_path
+    from declare.weights import bundled_path
 
     click.echo(f"cache: {cache_dir()}")
     if not registry.MODELS:
@@ -136,7 +137,8 @@ def models_download(name: str, quiet: bool) -> None:
 @click.argument("name")
 def models_path(name: str) -> None:
     """Print where NAME's weights are (or would be) cached; exit 1 if absent."""
-    from declare.weights import bundled_path, cached_path
+    from declare.download import cached_path
+    from declare.weights import bundled_path
 
     entry = _entry(name)
     path = bundled_path(entry) or cached_path(entry)
@@ -150,7 +152,8 @@ def models_path(name: str) -> None:
 @click.argument("name")
 def models_remove(name: str) -> None:
     """Delete NAME's cached weights (and any partial download)."""
-    from declare.weights import bundled_path, remove
+    from declare.download import remove
+    from declare.weights import bundled_path
 
     entry = _entry(name)
     gone = remove(entry)

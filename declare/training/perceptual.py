@@ -43,7 +43,7 @@ def choose_perceptual(cfg: TrainConfig, device: torch.device, rank: int = 0) -> 
 
 
 def cached_vgg() -> str | None:
-    from declare.weights import cache_dir
+    from declare.download import cache_dir
 
     for name in ("vgg19.safetensors", "vgg19.pth"):
         path = cache_dir() / name
