@@ -18,6 +18,7 @@ from declare.extras import installed
 from declare.results import keep_tone
 from declare.onnx_engine import GraphError, OnnxEngine
 from declare.tiling import runs_whole, tiled, tiled_two_pass
+from declare.model_name import ModelName, parse_model_name
 from declare.weights import GraphsMissing, WeightsError, resolve_graphs
 
 # What a model of the wrong kind is told, in one place.
@@ -51,23 +52,19 @@ class Session:
         self.engine = engine
 
     @classmethod
-    def load(cls, model: str | None, device: str = "auto", half: bool | None = None,
+    def load(cls, model: "str | ModelName | None", device: str = "auto", half: bool | None = None,
              burst: bool = False, engine: str = "auto", threads: int = 0) -> "Session":
-        """A registered model, a checkpoint file or an exported graph (None: the default
-        model, or with ``burst`` the default three-view one)."""
+        """Any model string (declare.model_name: a registered name, a checkpoint, an
+        exported graph, ``preset:NAME``; None: the default model, or with ``burst`` the
+        default three-view one), on the engine declare.device picks for it."""
         try:
-            choice = pick_engine(engine, device, half)
-        except DeviceError as exc:
-            raise SessionError(str(exc), "device") from None
-        session = None
-        if choice == "onnx":
-            try:
-                session = cls(_onnx_engine(model, burst, threads))
-            except GraphsMissing as exc:
-                if engine == "onnx" or not installed("torch"):
-                    raise SessionError(str(exc)) from None
-        if session is None:  # PyTorch: asked for, a GPU, or a checkpoint not exported yet
-            session = cls(_torch_engine(model, device, half, burst, threads))
+            name = parse_model_name(model, burst)
+        except WeightsError as exc:
+            raise SessionError(str(exc)) from None
+        if name.kind == "preset":
+            session = cls.untrained(name.name, device, half, engine, threads)
+        else:
+            session = cls(_engine_for(name, device, half, engine, threads))
         session.require("teacher" if burst else "student")
         return session
 
@@ -139,14 +136,23 @@ class Session:
         return keep_tone(original, pixels) if self.engine.keep_tone else pixels
 
 
-def _onnx_engine(model: str | None, burst: bool, threads: int) -> OnnxEngine:
+def _engine_for(name: ModelName, device: str, half: bool | None, engine: str, threads: int):
+    """ONNX Runtime where pick_engine says so and the model has graphs; PyTorch when asked
+    for, for a GPU, or for a checkpoint not exported yet (when PyTorch is installed)."""
     try:
-        graphs = resolve_graphs(model, burst=burst)
-        return OnnxEngine(graphs.main, graphs.statistics, threads, graphs.checkpoint_sha256)
-    except GraphsMissing:
-        raise  # the caller may still run it on PyTorch
-    except (GraphError, WeightsError) as exc:
-        raise SessionError(str(exc)) from None
+        choice = pick_engine(engine, device, half)
+    except DeviceError as exc:
+        raise SessionError(str(exc), "device") from None
+    if choice == "onnx":
+        try:
+            graphs = resolve_graphs(name)
+            return OnnxEngine(graphs.main, graphs.statistics, threads, graphs.checkpoint_sha256)
+        except GraphsMissing as exc:
+            if engine == "onnx" or name.kind == "graph" or not installed("torch"):
+                raise SessionError(str(exc)) from None
+        except (GraphError, WeightsError) as exc:
+            raise SessionError(str(exc)) from None
+    return _torch_engine(name, device, half, threads)
 
 
 def _device_and_precision(device: str, half: bool | None):
@@ -163,14 +169,14 @@ def _device_and_precision(device: str, half: bool | None):
     return dev, half
 
 
-def _torch_engine(model: str | None, device: str, half: bool | None, burst: bool, threads: int):
+def _torch_engine(name: ModelName, device: str, half: bool | None, threads: int):
     from declare.checkpoint import CheckpointError, load_checkpoint
     from declare.torch_engine import TorchEngine
     from declare.weights import resolve
 
     dev, half = _device_and_precision(device, half)
     try:
-        net, _ = load_checkpoint(resolve(model, burst=burst))
+        net, _ = load_checkpoint(resolve(name))
     except (CheckpointError, WeightsError) as exc:
         raise SessionError(str(exc)) from None
     return TorchEngine(net, dev, half, threads)

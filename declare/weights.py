@@ -5,13 +5,13 @@ the ONNX graphs beside each.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from declare import registry
 from declare.download import (TIMEOUT, WeightsError, by_hand, cached_path, download, is_valid, offline,
                               sha256_of)
+from declare.model_name import ModelName, parse_model_name
 from declare.registry import ModelEntry
 
 PACKAGE_WEIGHTS = Path(__file__).with_name("bundled")  # weights shipped inside the package
@@ -35,23 +35,18 @@ def bundled_path(entry: ModelEntry) -> Path | None:
     return path if path.is_file() else None
 
 
-def resolve(spec: str | None, progress: bool = True, burst: bool = False) -> Path:
-    """A checkpoint file for ``--model``: a path, a registered name, or the default
-    (for one photo, or with ``burst`` for three views)."""
-    spec = spec if spec is not None else _default(burst)
-    path = Path(spec).expanduser()
-    if names_file(spec):
-        if not path.exists():
-            raise WeightsError(f"--model {spec}: no such checkpoint file")
-        return path
-    return fetch(get_entry(spec), progress=progress)
-
-
-def names_file(spec: str) -> bool:
-    """Whether ``--model SPEC`` names a file (a path, or a checkpoint or graph's suffix),
-    not a registered model."""
-    return (Path(spec).expanduser().exists() or os.sep in spec
-            or spec.endswith((".safetensors", ".pt", ".pth", ".ckpt", ".onnx")))
+def resolve(model: "str | ModelName | None", progress: bool = True, burst: bool = False) -> Path:
+    """The checkpoint file a model string means: a registered model's (bundled, cached or
+    fetched now) or a checkpoint path; None: the default (with ``burst``, the three-view one)."""
+    model = parse_model_name(model, burst)
+    if model.kind == "checkpoint":
+        if not model.path.exists():
+            raise WeightsError(f"--model {model.text}: no such checkpoint file")
+        return model.path
+    if model.kind == "registered":
+        return fetch(get_entry(model.name), progress=progress)
+    raise WeightsError(f"--model {model.text}: {'an ONNX graph' if model.kind == 'graph' else 'a preset'} "
+                       "has no checkpoint")
 
 
 @dataclass(frozen=True)
@@ -72,39 +67,31 @@ def graph_paths(base: Path) -> tuple[Path, Path]:
     return base.with_name(base.name + ".onnx"), base.with_name(base.name + ".statistics.onnx")
 
 
-def resolve_graphs(spec: str | None, progress: bool = True, burst: bool = False) -> Graphs:
-    """The ONNX graphs for ``--model``: a registered model's (fetched and verified), the
-    ones exported beside a checkpoint file, or an .onnx file given itself."""
-    spec = spec if spec is not None else _default(burst)
-    path = Path(spec).expanduser()
-    if spec.endswith(".onnx"):
-        if not path.is_file():
-            raise WeightsError(f"--model {spec}: no such ONNX file")
-        return Graphs(path, graph_paths(path.with_suffix(""))[1], None)
-    if names_file(spec):
-        checkpoint = resolve(spec, progress, burst)
+def resolve_graphs(model: "str | ModelName | None", progress: bool = True, burst: bool = False) -> Graphs:
+    """The ONNX graphs a model string means: a registered model's (fetched and verified),
+    the ones exported beside a checkpoint file, or an .onnx file given itself."""
+    model = parse_model_name(model, burst)
+    if model.kind == "graph":
+        if not model.path.is_file():
+            raise WeightsError(f"--model {model.text}: no such ONNX file")
+        return Graphs(model.path, graph_paths(model.path.with_suffix(""))[1], None)
+    if model.kind == "checkpoint":
+        checkpoint = resolve(model, progress, burst)
         main, statistics = graph_paths(checkpoint.with_suffix(""))
         if not main.is_file():
             from declare.program import program
 
-            raise GraphsMissing(f"--model {spec}: no ONNX graph beside it ({main.name}); make it with "
-                                f"'{program()} models export {spec}' (needs declare[train]), or run "
+            raise GraphsMissing(f"--model {model.text}: no ONNX graph beside it ({main.name}); make it with "
+                                f"'{program()} models export {model.text}' (needs declare[train]), or run "
                                 "it with --engine torch")
         return Graphs(main, statistics, sha256_of(checkpoint))
-    entry = get_entry(spec)
+    if model.kind == "preset":
+        raise GraphsMissing(f"--model {model.text}: a preset has fresh weights and no exported graphs")
+    entry = get_entry(model.name)
     if not entry.graphs:
         raise GraphsMissing(f"model {entry.name} has no ONNX graphs; run it with --engine torch")
     paths = [fetch(part, progress=progress) for part in entry.graph_entries()]
     return Graphs(paths[0], paths[1] if len(paths) > 1 else None, None)
-
-
-def _default(burst: bool) -> str:
-    spec = registry.default_model(burst)
-    if spec is None:
-        raise WeightsError(f"no trained {'burst ' if burst else ''}model is installed yet; pass "
-                           "--model PATH to a declare checkpoint (.safetensors), e.g. one made "
-                           "by 'declare-photo train'")
-    return spec
 
 
 def fetch(entry: ModelEntry, progress: bool = True, timeout=TIMEOUT) -> Path:

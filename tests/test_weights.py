@@ -420,3 +420,26 @@ def test_the_manifest_of_bundled_files_is_what_ships(tmp_path):
     written = __import__("json").loads(own.read_text())
     assert written["kept.onnx"]["size"] == 1 and written["new.onnx"]["size"] == 5
     assert written["new.onnx"]["sha256"] == __import__("hashlib").sha256(b"graph").hexdigest()
+
+
+def test_one_parser_reads_every_kind_of_model_string(tmp_path, checkpoints):
+    """name, preset:NAME, a .json size file, a checkpoint path, an .onnx graph: read once
+    (declare.model_name), and the session loads each the way its kind says."""
+    from declare.model_name import parse_model_name
+    from declare.session import Session
+
+    assert parse_model_name(None) == parse_model_name(registry.DEFAULT_MODEL)
+    assert parse_model_name(None, burst=True).name == registry.DEFAULT_BURST_MODEL
+    assert parse_model_name("small").kind == "registered"
+    assert (parse_model_name("preset:tiny").kind, parse_model_name("preset:tiny").name) == ("preset", "tiny")
+    assert parse_model_name("sizes/wide.json").kind == "preset"
+    assert parse_model_name("runs/x/student.safetensors").kind == "checkpoint"
+    assert parse_model_name("mine.onnx").kind == "graph"
+    student = checkpoints["student"]
+    assert parse_model_name(str(student)).path == student
+    fresh = Session.load("preset:tiny", "cpu")
+    assert fresh.engine.kind == "student"
+    graph = Session.load(str(student.with_suffix(".onnx")), "cpu")
+    assert graph.engine.name == "onnx"
+    with pytest.raises(Exception, match="no such checkpoint file"):
+        Session.load(str(tmp_path / "missing.safetensors"), "cpu")

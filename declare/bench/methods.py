@@ -84,9 +84,7 @@ def _session(spec: str, device: str, half: bool | None, engine: str):
     from declare.session import Session, SessionError
 
     try:
-        if spec.startswith("preset:"):
-            return Session.untrained(spec.split(":", 1)[1], device, half, engine)
-        return Session.load(spec, device, half, engine=engine)
+        return Session.load(spec, device, half, engine=engine)  # preset:NAME too (declare.model_name)
     except SessionError as exc:
         raise MethodError(f"{spec}: {exc}") from None
 

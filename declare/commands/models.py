@@ -107,11 +107,12 @@ def models_export(model: str, output: Path | None) -> None:
     needs("models export", "torch", "onnx", extra="train")
     from declare.checkpoint import CheckpointError
     from declare.export import export_checkpoint
-    from declare.weights import WeightsError, names_file, resolve
+    from declare.model_name import parse_model_name
+    from declare.weights import WeightsError, resolve
 
     try:
         checkpoint = resolve(model)
-        base = output if output is not None else None if names_file(model) else Path(model)
+        base = output if output is not None else None if parse_model_name(model).is_file else Path(model)
         for path in export_checkpoint(checkpoint, base):
             click.echo(f"wrote {path}")
     except (CheckpointError, WeightsError) as exc:
