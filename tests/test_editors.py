@@ -8,6 +8,7 @@ DECLARE_SCREENSHOTS=DIR keeps darktable's screenshot there (docs/ holds one).
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import time
@@ -121,8 +122,11 @@ def test_gimp3_plugin_reports_a_failure_and_changes_nothing(gimp_home):
     """When declare fails, GIMP gets its error line, the image keeps its one layer, and
     the scratch folder is removed all the same."""
     script = next((gimp_home / "home").rglob(f"{PROCEDURE}.py"))
-    text = script.read_text()
-    script.write_text(text.replace('"-m", "declare"]', '"-m", "declare", "--model", "/no/such/model.safetensors"]'))
+    lines = script.read_text().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.startswith("DECLARE = "))
+    command = ast.literal_eval(lines[at].split("=", 1)[1].strip()) + ["--model", "/no/such/model.safetensors"]
+    lines[at] = f"DECLARE = {command!r}\n"
+    script.write_text("".join(lines))
     w = str(gimp_home)
     records, output = run_gimp(f"""
 image = load({str(gimp_home / PHOTO)!r})
