@@ -15,6 +15,8 @@ from declare.bench.speed import PeakMemory, flops_per_megapixel, image_size
 from declare.cli import main
 from declare.registry import DEFAULT_MODEL as DEFAULT
 
+pytestmark = pytest.mark.slow  # training, editors, networks: the full suite's (pytest -m 'not slow' skips them)
+
 
 class _Conv:
     """Just enough of a PyTorch engine for the FLOP counter: one known convolution."""

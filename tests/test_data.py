@@ -15,6 +15,8 @@ from declare.data.synthetic import SyntheticConfig, plan_sequence, render
 from declare.data.synthetic_config import CEILNET_STYLE
 from photos import real_array, shared
 
+pytestmark = pytest.mark.slow  # training, editors, networks: the full suite's (pytest -m 'not slow' skips them)
+
 
 
 def make_sequence(t_photo: torch.Tensor, r_photo: torch.Tensor, cfg: SyntheticConfig,

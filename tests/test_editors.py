@@ -24,6 +24,8 @@ from declare.cli import main
 from editors import (darktable_missing, gimp3_missing, run_gimp, virtual_screen, wait_for)
 from photos import copy_real
 
+pytestmark = pytest.mark.slow  # training, editors, networks: the full suite's (pytest -m 'not slow' skips them)
+
 PROCEDURE = "declare-remove-reflection"
 PHOTO = "glass-1.jpg"  # a test photo through glass (tests/data)
 

@@ -8,6 +8,8 @@ from declare_models import PatchDiscriminator, Student, Teacher, get_config
 from declare_models import losses
 from declare_models.layers import warp
 
+pytestmark = pytest.mark.slow  # training, editors, networks: the full suite's (pytest -m 'not slow' skips them)
+
 TINY = get_config("tiny")
 
 

@@ -13,6 +13,8 @@ from declare_models.flow_net import FlowNet
 from declare_models.fusion_net import FusionNet
 from declare_models.hallucination import HallucinationModule
 
+pytestmark = pytest.mark.slow  # training, editors, networks: the full suite's (pytest -m 'not slow' skips them)
+
 TINY = get_config("tiny")
 ODD_SIZES = [(97, 131), (33, 47), (8, 8), (5, 3), (1, 1)]
 

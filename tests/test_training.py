@@ -18,6 +18,8 @@ from declare.data.synthetic_config import CEILNET_STYLE
 from declare.training.config import TrainConfig, load_config_file
 from declare.training.trainer import TrainError, Trainer
 
+pytestmark = pytest.mark.slow  # training, editors, networks: the full suite's (pytest -m 'not slow' skips them)
+
 
 def _config(photo_folder, out, **kw) -> TrainConfig:
     settings = dict(data=[str(photo_folder)], out=str(out), preset="tiny", crop=48, batch_size=2,
