@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from selection_score import network
+from declare.selection import held_out_real89, network
 
 from declare.data.datasets import split_photos
-from declare.data.layouts import find_pairs, images_in
+from declare.data.layouts import images_in
 from declare.data.real_reflections import RealReflections
 from declare.metrics import score
 from declare.training.config import TrainConfig
@@ -27,8 +27,7 @@ COUNT, CROP, SEED = 48, 256, 7
 
 
 def composites(data: Path) -> list[dict]:
-    held_out = TrainConfig(val_pairs="configs/real89-val.txt").held_out_pairs()
-    pairs = [p for p in find_pairs(data / "real-train/real89") if p.image.name in held_out]
+    pairs = held_out_real89(data)
     _, photos = split_photos(images_in(data / "photos-train"), TrainConfig.val_fraction, TrainConfig.seed)
     made = RealReflections(photos, pairs, COUNT, crop=CROP, seed=SEED)
     return [made[i] for i in range(COUNT)]

@@ -22,24 +22,13 @@ from PIL import Image, ImageDraw
 
 from declare.bench.methods import baseline_method, model_method
 from declare.bench.report import thumbnail
+from declare.bench.report import level_changes
 from declare.data.layouts import find_pairs, images_in
 from declare.images import read_photo
 from declare.tiling import OVERLAP, TILE
 
 HEADINGS = ("input", "declare (default model)", "Yang et al. 2019")
 LABEL = 22  # pixels of heading band
-
-
-def level_changes(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
-    """Mean change in levels of 255: overall, in bright and in dark areas, and the mean
-    absolute change (what moved at all, whatever its sign)."""
-    lum = before[..., :3].mean(axis=2)
-    diff = (np.clip(after, 0, 1) - before)[..., :3].mean(axis=2) * 255
-    bright, dark = lum >= 0.7, lum <= 0.25
-    return {"all": float(diff.mean()),
-            "bright": float(diff[bright].mean()) if bright.any() else float("nan"),
-            "dark": float(diff[dark].mean()) if dark.any() else float("nan"),
-            "abs": float(np.abs(diff).mean())}
 
 
 def main() -> None:

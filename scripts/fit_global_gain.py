@@ -14,17 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from declare.data.layouts import find_pairs
 from declare.images import read_photo
 from declare.metrics import psnr
-from declare.training.config import TrainConfig
+from declare.selection import choosing_pairs
 
 
 def validation_sets(data: Path) -> dict[str, list]:
-    held_out = TrainConfig(val_pairs="configs/real89-val.txt").held_out_pairs()
-    real89 = [p for p in find_pairs(data / "real-train/real89") if p.image.name in held_out]
-    return {"real89-val": real89, "nature20": find_pairs(data / "real-pairs/nature20"),
-            "kim2020": find_pairs(data / "real-pairs/kim2020")}
+    return choosing_pairs(data)
 
 
 def main(data: Path) -> None:

@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from declare.bench.report import _pyplot, _save_figure
+from declare.bench.report import pyplot, save_figure
 
 
 def curves(run: Path) -> dict[str, dict[str, list[tuple[int, float]]]]:
@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("-o", "--out", type=Path, default=Path("docs/learning-curve.png"))
     args = parser.parse_args()
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(args.runs), figsize=(6 * len(args.runs), 4.2), squeeze=False,
                              sharey=False)
     for ax, run in zip(axes[0], args.runs):
@@ -54,7 +54,7 @@ def main() -> None:
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("dB over the input (PSNR after gain fit)")
     axes[0][-1].legend(fontsize=7, loc="lower right")
-    _save_figure(plt, fig, args.out)
+    save_figure(plt, fig, args.out)
     from PIL import Image
 
     with Image.open(args.out) as im:  # a line plot needs few colours: a quarter of the bytes

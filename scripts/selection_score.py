@@ -10,34 +10,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Callable
 
 import torch
 
-from declare.session import Session
-from declare.training.config import TrainConfig
-from declare.training.validation import load_real_sets, score_real
-
-
-def selection_sets(data: Path, size: int = 384, also: tuple[str, ...] = ()) -> list:
-    """real89's validation split, Nature and Kim et al. (what training chooses on), then the
-    real-pairs folders named in ``also``, each photo at ``size`` px."""
-    held_out = TrainConfig(val_pairs="configs/real89-val.txt").held_out_pairs()
-    sets = load_real_sets([str(data / "real-train/real89")], size, held_out, "-val")[0]
-    names = ("nature20", "kim2020", *also)
-    return sets + load_real_sets([str(data / "real-pairs" / n) for n in names], size)[0]
-
-
-def network(spec: str) -> tuple[Callable[[torch.Tensor], torch.Tensor], bool]:
-    """A model's network itself, in PyTorch on the CPU: (1, 3, H, W) to its transmission;
-    and whether the model keeps each photo's tone after it (ModelConfig.keep_tone)."""
-    net = Session.load(spec, "cpu", False, engine="torch").engine.model
-
-    @torch.no_grad()
-    def clean(x: torch.Tensor) -> torch.Tensor:
-        return net(x).transmission
-
-    return clean, net.config.keep_tone
+from declare.selection import network, selection_sets
+from declare.training.validation import score_real
 
 
 def main(data: Path, models: list[str], size: int = 384) -> None:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from contact_sheet import level_changes
-from selection_score import network, selection_sets
+from declare.bench.report import level_changes
+from declare.selection import network, selection_sets
 
 from declare.data.layouts import images_in
 from declare.results import keep_tone

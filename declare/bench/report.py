@@ -7,6 +7,8 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
+
 from declare.atomic import atomic_path
 
 
@@ -73,7 +75,7 @@ def write_csv(path: Path, records: list[dict]) -> None:
     _atomic(path, lambda f: csv_to(f, records))
 
 
-def _pyplot():
+def pyplot():
     """matplotlib's pyplot without a display, or a RuntimeError saying how to get it."""
     try:
         import matplotlib
@@ -84,7 +86,7 @@ def _pyplot():
     return plt
 
 
-def _save_figure(plt, fig, path: Path) -> None:
+def save_figure(plt, fig, path: Path) -> None:
     fig.tight_layout()
     suffix = path.suffix.lstrip(".") or "png"
     _atomic(path, lambda f: fig.savefig(f, format=suffix, dpi=120), "wb")
@@ -93,7 +95,7 @@ def _save_figure(plt, fig, path: Path) -> None:
 
 def plot_bars(path: Path, summary: list[dict], metrics: list[tuple[str, str]], title: str) -> None:
     """Grouped bars: one panel per metric, a group per dataset, a bar per method."""
-    plt = _pyplot()
+    plt = pyplot()
     datasets = list(dict.fromkeys(r["dataset"] for r in summary))
     methods = list(dict.fromkeys(r["method"] for r in summary))
     value = {(r["dataset"], r["method"]): r for r in summary}
@@ -109,7 +111,7 @@ def plot_bars(path: Path, summary: list[dict], metrics: list[tuple[str, str]], t
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].legend(fontsize=8, loc="lower left", framealpha=0.9)
     fig.suptitle(title)
-    _save_figure(plt, fig, path)
+    save_figure(plt, fig, path)
 
 
 def plot_tradeoff(path: Path, records: list[dict], megapixels: float, title: str,
@@ -121,7 +123,7 @@ def plot_tradeoff(path: Path, records: list[dict], megapixels: float, title: str
     from declare.bench.tradeoff import METRICS as SHOWN
     from declare.metrics import METRICS
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(SHOWN), figsize=(5.5 * len(SHOWN), 4.4), squeeze=False)
     panels = [(ax, f"{m.name}_gain", f"min_{m.name}_gain", f"{m.heading} gained over the input",
                f"{{:+.{m.digits}f}}") for ax, m in zip(axes[0], (METRICS[k] for k in SHOWN))]
@@ -150,13 +152,24 @@ def plot_tradeoff(path: Path, records: list[dict], megapixels: float, title: str
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8, loc="upper right")
     fig.suptitle(f"{title}\n(dot: mean over the sets; bar down to the worst set)", fontsize=10)
-    _save_figure(plt, fig, path)
+    save_figure(plt, fig, path)
 
 
 def thumbnail(pixels, width: int):
     """An H x W x 3 float image as a ``width``-pixel-wide PIL image, for contact sheets."""
-    import numpy as np
     from PIL import Image
 
     image = Image.fromarray((np.clip(pixels, 0, 1) * 255 + 0.5).astype(np.uint8))
     return image.resize((width, round(width * image.height / image.width)), Image.LANCZOS)
+
+
+def level_changes(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
+    """Mean change in levels of 255: overall, in bright and in dark areas, and the mean
+    absolute change (what moved at all, whatever its sign)."""
+    lum = before[..., :3].mean(axis=2)
+    diff = (np.clip(after, 0, 1) - before)[..., :3].mean(axis=2) * 255
+    bright, dark = lum >= 0.7, lum <= 0.25
+    return {"all": float(diff.mean()),
+            "bright": float(diff[bright].mean()) if bright.any() else float("nan"),
+            "dark": float(diff[dark].mean()) if dark.any() else float("nan"),
+            "abs": float(np.abs(diff).mean())}
