@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 from tqdm import tqdm
@@ -51,6 +51,12 @@ class Report:
 
     def warn(self, where: str, message: str) -> None:
         tqdm.write(line("warning", message, where), file=sys.stderr)
+
+    def outcome(self, job: Job, outcome: "Outcome") -> None:
+        """A finished job, wherever it ran: its warnings, then its line (or JSON record)."""
+        for warning in outcome.warnings:
+            self.warn(str(job.input), warning)
+        self.record(job, outcome.status, outcome.seconds, outcome.error, outcome.notes)
 
     def record(self, job: Job, status: str, seconds: float, error: str | None = None,
                notes: list[str] | None = None) -> None:
@@ -190,15 +196,19 @@ def _cleaner(opts: Options, report: Report) -> "Cleaner | None":
     return cleaner
 
 
-def _clean_one(cleaner: "Cleaner", job: Job, opts: Options, report: Report, exporters: dict) -> None:
-    def work() -> list[str]:
-        photo = read_photo(job.input)
-        result = _finite(cleaner.transmission(photo.pixels, lambda boxes: report.progress(boxes, "tile")))
-        result = blend(result, photo.pixels, opts.strength)
-        notes = _write_results(job, photo, result, opts)
-        return notes + _export(job, photo.pixels, result, exporters)
+def clean_photo(cleaner: "Cleaner", job: Job, opts: Options, exporters: dict, progress=None) -> Done:
+    """One photo read, cleaned, written (and exported): the work of a job, here or on a worker."""
+    photo = read_photo(job.input)
+    result = _finite(cleaner.transmission(photo.pixels, progress))
+    result = blend(result, photo.pixels, opts.strength)
+    notes = _write_results(job, photo, result, opts)
+    return Done(notes + _export(job, photo.pixels, result, exporters))
 
-    _guarded(job, report, work)
+
+def _clean_one(cleaner: "Cleaner", job: Job, opts: Options, report: Report, exporters: dict) -> None:
+    report.outcome(job, attempt(lambda: clean_photo(cleaner, job, opts, exporters,
+                                                    lambda boxes: report.progress(boxes, "tile")),
+                                opts.skip_existing))
 
 
 def _release_memory() -> None:
@@ -222,33 +232,46 @@ def _malloc_trim():
         return None
 
 
-def _guarded(job: Job, report: Report, work) -> None:
-    """Run one photo's work; whatever goes wrong costs that photo one line, never the batch."""
+@dataclass
+class Done:
+    """What a job's work reports when it succeeds."""
+
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    """How one job ended, as a plain record a worker can send back."""
+
+    status: str                       # "ok", "skipped" or "failed"
+    seconds: float
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def attempt(work: Callable[[], Done], skip_existing: bool) -> Outcome:
+    """Run one job's work; whatever goes wrong costs that photo one line, never the batch."""
     from declare.plugins import PluginError
     from declare.session import SessionError
 
     start = time.perf_counter()
     try:
-        notes = work()
+        done = work()
     except OutputAppeared as exc:  # another run finished this photo meanwhile
-        if report.opts.skip_existing:
-            report.record(job, "skipped", time.perf_counter() - start, notes=["another run wrote it meanwhile"])
-        else:
-            report.record(job, "failed", time.perf_counter() - start, str(exc))
-        return
+        if skip_existing:
+            return Outcome("skipped", time.perf_counter() - start, notes=["another run wrote it meanwhile"])
+        return Outcome("failed", time.perf_counter() - start, str(exc))
     except (ImageError, SessionError, PluginError) as exc:
-        report.record(job, "failed", time.perf_counter() - start, str(exc))
-        return
+        return Outcome("failed", time.perf_counter() - start, str(exc))
     except MemoryError:
-        report.record(job, "failed", time.perf_counter() - start, "out of memory; try a smaller --tile")
-        return
+        return Outcome("failed", time.perf_counter() - start, "out of memory; try a smaller --tile")
     except Exception as exc:  # a bug must cost one photo, not the batch
-        report.record(job, "failed", time.perf_counter() - start,
-                      f"internal error: {type(exc).__name__}: {exc}")
-        return
+        return Outcome("failed", time.perf_counter() - start, f"internal error: {type(exc).__name__}: {exc}")
     finally:
         _release_memory()
-    report.record(job, "ok", time.perf_counter() - start, notes=notes)
+    return Outcome("ok", time.perf_counter() - start, notes=done.notes, warnings=done.warnings)
 
 
 def _write_results(job: Job, photo: Photo, transmission: np.ndarray, opts: Options) -> list[str]:
@@ -291,22 +314,25 @@ def _burst_jobs(args: list[str], opts: Options, report: Report) -> tuple[list[Jo
     return jobs, frames, reference
 
 
+def clean_burst_views(cleaner: "Cleaner", frames: list, reference: int, job: Job, opts: Options,
+                      exporters: dict, progress=None) -> Done:
+    """A burst's reference view cleaned and written: one job, here or on a worker."""
+    photos = []
+    for path in frames:
+        try:
+            photos.append(read_photo(path))
+        except ImageError as exc:
+            raise ImageError(f"burst view {path}: {exc}") from None
+    result = cleaner.burst([p.pixels for p in photos], reference, opts.burst_method, progress,
+                           labels=[str(p) for p in frames])
+    transmission = blend(_finite(result.transmission), photos[reference].pixels, opts.strength)
+    notes = result.notes + ([f"warning: {w}" for w in result.warnings] if opts.as_json else [])
+    notes += _write_results(job, photos[reference], transmission, opts)
+    return Done(notes + _export(job, photos[reference].pixels, transmission, exporters), result.warnings)
+
+
 def _clean_burst(cleaner: "Cleaner", frames: list, reference: int, job: Job, opts: Options,
                  report: Report, exporters: dict) -> None:
-    def work() -> list[str]:
-        photos = []
-        for path in frames:
-            try:
-                photos.append(read_photo(path))
-            except ImageError as exc:
-                raise ImageError(f"burst view {path}: {exc}") from None
-        result = cleaner.burst([p.pixels for p in photos], reference, opts.burst_method,
-                               lambda boxes: report.progress(boxes, "tile"), labels=[str(p) for p in frames])
-        for warning in result.warnings:
-            report.warn(str(job.input), warning)
-        transmission = blend(_finite(result.transmission), photos[reference].pixels, opts.strength)
-        notes = result.notes + ([f"warning: {w}" for w in result.warnings] if opts.as_json else [])
-        notes += _write_results(job, photos[reference], transmission, opts)
-        return notes + _export(job, photos[reference].pixels, transmission, exporters)
-
-    _guarded(job, report, work)
+    report.outcome(job, attempt(lambda: clean_burst_views(cleaner, frames, reference, job, opts, exporters,
+                                                          lambda boxes: report.progress(boxes, "tile")),
+                                opts.skip_existing))
