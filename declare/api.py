@@ -28,6 +28,10 @@ from declare.tiling import OVERLAP, TILE
 Progress = Callable[[Iterable], Iterable]
 
 
+class BatchError(Exception):
+    """A batch of files that could not start (a model, a device, a cluster); the error lines."""
+
+
 class BurstWarning(UserWarning):
     """A burst view left out, or a burst returned unchanged (the message says why)."""
 
@@ -100,6 +104,32 @@ class Cleaner:
 
         ref = middle(len(frames)) if reference is None else reference
         return unpacked[ref][1](blend(result.transmission, frames[ref], self.strength))
+
+
+def clean_files(inputs, output=None, **options) -> list[dict]:
+    """Photo files, folders or globs cleaned as the command line cleans them: outputs
+    planned first (NAME.declare.EXT beside each, or into ``output``), written whole,
+    never over an input; ``cluster="local:2"`` or a scheduler's address runs every
+    photo as a task on a Dask cluster. ``options`` are the photo options by their
+    Python names (``overwrite=True``, ``skip_existing=True``, ``model="small"``, ...).
+    Returns one record per photo (status ok, skipped or failed, with its error), as
+    ``--json`` prints them; raises BatchError if the batch could not start."""
+    from pathlib import Path
+
+    from declare.batch import Report, run
+    from declare.options import Options
+
+    opts = Options(output=None if output is None else str(output), **options)
+    if opts.problem():
+        raise ValueError(opts.problem())
+    paths = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+    report = Report(opts, silent=True)
+    status = run([str(p) for p in paths], opts, report)
+    if status == 2:
+        raise BatchError("; ".join(report.errors) or "the batch could not start")
+    if status >= 128:
+        raise KeyboardInterrupt
+    return report.records
 
 
 def clean(image, *, model: str | None = None, strength: float = 1.0, **settings):

@@ -35,22 +35,29 @@ class Report:
     opts: Options
     failed: int = 0
     bars: bool = field(init=False)
+    silent: bool = False          # the Python API's: nothing printed, everything kept below
+    records: list[dict] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
     def __post_init__(self):
-        self.bars = not self.opts.quiet and not self.opts.as_json and sys.stdout.isatty()
+        self.bars = not self.silent and not self.opts.quiet and not self.opts.as_json and sys.stdout.isatty()
 
-    def progress(self, items, unit):
-        return tqdm(items, unit=unit, leave=False, disable=not self.bars or len(items) < 2)
+    def progress(self, items, unit, total: int | None = None):
+        total = len(items) if total is None else total
+        return tqdm(items, unit=unit, total=total, leave=False, disable=not self.bars or total < 2)
 
     def say(self, text: str) -> None:
-        if not self.opts.quiet and not self.opts.as_json:
+        if not self.silent and not self.opts.quiet and not self.opts.as_json:
             tqdm.write(text, file=sys.stdout)
 
     def error(self, where: str, message: str) -> None:
-        tqdm.write(line("error", message, where), file=sys.stderr)
+        self.errors.append(line("error", message, where))
+        if not self.silent:
+            tqdm.write(self.errors[-1], file=sys.stderr)
 
     def warn(self, where: str, message: str) -> None:
-        tqdm.write(line("warning", message, where), file=sys.stderr)
+        if not self.silent:
+            tqdm.write(line("warning", message, where), file=sys.stderr)
 
     def outcome(self, job: Job, outcome: "Outcome") -> None:
         """A finished job, wherever it ran: its warnings, then its line (or JSON record)."""
@@ -68,15 +75,17 @@ class Report:
             self.say(f"{job.input} -> {job.output}  {seconds:.1f} s{extra}")
         elif status == "skipped" and not job.own_result:
             self.say(f"{job.input}: skipped, {job.output} exists" + (f" ({'; '.join(notes)})" if notes else ""))
-        if self.opts.as_json:
-            print(json.dumps({"input": str(job.input), "output": str(job.output) if job.output else None,
-                              "reflection": str(job.reflection) if job.reflection else None,
-                              "status": status, "seconds": round(seconds, 3), "error": error,
-                              "notes": notes or []}), flush=True)
+        self.records.append({"input": str(job.input), "output": str(job.output) if job.output else None,
+                             "reflection": str(job.reflection) if job.reflection else None,
+                             "status": status, "seconds": round(seconds, 3), "error": error,
+                             "notes": notes or []})
+        if self.opts.as_json and not self.silent:
+            print(json.dumps(self.records[-1]), flush=True)
 
 
-def run(args: list[str], opts: Options) -> int:
-    report = Report(opts)
+def run(args: list[str], opts: Options, report: Report | None = None) -> int:
+    """Clean every photo ``args`` name; the exit status (module docstring)."""
+    report = report or Report(opts)
     try:
         frames = None
         if opts.burst:
@@ -101,11 +110,17 @@ def run(args: list[str], opts: Options) -> int:
         _summarise_own_results(jobs, report)
         if not todo:
             return 1 if report.failed else 0
-        cleaner = _cleaner(opts, report)
-        if cleaner is None:
-            return 2
         exporters = _exporters(opts.export, report)
         if exporters is None:
+            return 2
+        if opts.cluster:  # the workers load the model and run the jobs planned here
+            from declare.cluster import clean_on_cluster
+
+            if clean_on_cluster(todo, opts, report, (frames, reference) if opts.burst else None) is None:
+                return 2
+            return 1 if report.failed else 0
+        cleaner = _cleaner(opts, report)
+        if cleaner is None:
             return 2
         if opts.burst:
             _clean_burst(cleaner, frames, reference, todo[0], opts, report, exporters)
@@ -181,18 +196,24 @@ def _finite(result: np.ndarray) -> np.ndarray:
 def _cleaner(opts: Options, report: Report) -> "Cleaner | None":
     """The Python API's Cleaner with the model loaded now (the classical burst loads none);
     None, and the error line, if it cannot be."""
-    from declare.api import Cleaner
     from declare.session import SessionError
 
     try:
-        cleaner = Cleaner(None if opts.burst else opts.model, burst_model=opts.model, engine=opts.engine,
-                          device=opts.device, half=opts.half, threads=opts.threads, tile=opts.tile,
-                          overlap=opts.overlap, strength=opts.strength, load=not opts.burst)
-        if opts.burst and opts.burst_method == "teacher":
-            cleaner.session(burst=True)
+        return _cleaner_for(opts.model, opts.burst, opts.burst_method, opts.engine, opts.device, opts.half,
+                            opts.threads, opts.tile, opts.overlap, opts.strength)
     except SessionError as exc:
         report.error(exc.where, str(exc))
         return None
+
+
+def _cleaner_for(model, burst, burst_method, engine, device, half, threads, tile, overlap, strength) -> "Cleaner":
+    """A Cleaner for these photo options, its model loaded (here or on a cluster's worker)."""
+    from declare.api import Cleaner
+
+    cleaner = Cleaner(None if burst else model, burst_model=model, engine=engine, device=device, half=half,
+                      threads=threads, tile=tile, overlap=overlap, strength=strength, load=not burst)
+    if burst and burst_method == "teacher":
+        cleaner.session(burst=True)
     return cleaner
 
 
@@ -251,8 +272,10 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
 
 
-def attempt(work: Callable[[], Done], skip_existing: bool) -> Outcome:
-    """Run one job's work; whatever goes wrong costs that photo one line, never the batch."""
+def attempt(work: Callable[[], Done], skip_existing: bool, appeared: str | None = None) -> Outcome:
+    """Run one job's work; whatever goes wrong costs that photo one line, never the batch.
+    An output made meanwhile is a skip with --skip-existing, or where ``appeared`` says
+    why it may be (a cluster: this photo's earlier attempt on a lost worker)."""
     from declare.plugins import PluginError
     from declare.session import SessionError
 
@@ -260,8 +283,8 @@ def attempt(work: Callable[[], Done], skip_existing: bool) -> Outcome:
     try:
         done = work()
     except OutputAppeared as exc:  # another run finished this photo meanwhile
-        if skip_existing:
-            return Outcome("skipped", time.perf_counter() - start, notes=["another run wrote it meanwhile"])
+        if skip_existing or appeared:
+            return Outcome("skipped", time.perf_counter() - start, notes=[appeared or "another run wrote it meanwhile"])
         return Outcome("failed", time.perf_counter() - start, str(exc))
     except (ImageError, SessionError, PluginError) as exc:
         return Outcome("failed", time.perf_counter() - start, str(exc))

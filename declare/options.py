@@ -58,6 +58,10 @@ class Options:
     threads: int = option(0, "CPU threads to use; 0 = every core (more than the cores is lowered to them). "
                           "Also the DECLARE_THREADS variable.",
                           "--threads", type=Threads(), envvar="DECLARE_THREADS", show_default=True)
+    cluster: str | None = option(None, "Clean on a Dask cluster, every photo one task: local (a worker "
+                                 "per two cores here), local:N (N workers here) or a scheduler's address "
+                                 "(tcp://host:8786; inputs and outputs on storage every worker sees). "
+                                 "Needs declare[cluster].", "--cluster", metavar="ADDRESS")
     half: bool | None = option(None, "Half precision. Default: on for CUDA/MPS; not available on the CPU.",
                                "--half/--no-half")
     tile: int = option(TILE, "Tile side in pixels; bounds memory on large photos. 0 = whole photo at once.",
