@@ -2,7 +2,7 @@
 
 For each photo size (JPEGs made from tests/data/glass-6.jpg, 3:2), runs
 ``declare-photo PHOTO -o OUT -q --engine E`` under ``/usr/bin/time -v``, the engines
-in turn, each ``--rounds`` times, and reports the median wall time and peak RSS (start-up,
+in turn, each ``--rounds`` times, and reports the median wall time with its range and the peak RSS (start-up,
 model load, decode, tiling, JPEG write: everything a user waits for). Beside them:
 Yang et al.'s algorithm alone at the same sizes (``--yang`` sizes; the image already in
 memory, as 'declare bench speed --baseline yang2019' times it), and the start-up: the
@@ -87,17 +87,19 @@ def main() -> None:
                        "--json", "--engine", engine] + (["--model", args.model] if args.model else [])
                 runs[engine].append(timed(cmd))
         for engine in engines:
-            wall = statistics.median(r[0] for r in runs[engine])
+            walls = [r[0] for r in runs[engine]]
+            wall = statistics.median(walls)
             peak = max(r[1] for r in runs[engine])
             startup = statistics.median(r[0] - r[2]["seconds"] for r in runs[engine])
-            rows.append((mp, engine, wall, peak, startup))
-            print(f"{mp:g} MP {engine}: {wall:.2f} s, {peak:.0f} MB, start-up {startup:.2f} s", file=sys.stderr)
+            rows.append((mp, engine, wall, min(walls), max(walls), peak, startup))
+            print(f"{mp:g} MP {engine}: {wall:.2f} s ({min(walls):.2f}-{max(walls):.2f}), {peak:.0f} MB, "
+                  f"start-up {startup:.2f} s", file=sys.stderr)
     yang = {float(s): yang_seconds(make_photo(folder, float(s)), args.rounds)
             for s in args.yang.split(",") if s.strip()}
-    print("| photo | engine | end to end | peak memory | start-up |")
-    print("|---|---|---:|---:|---:|")
-    for mp, engine, wall, peak, startup in rows:
-        print(f"| {mp:g} MP | {engine} | {wall:.2f} s | {peak:.0f} MB | {startup:.2f} s |")
+    print("| photo | engine | end to end, median | range | peak memory | start-up |")
+    print("|---|---|---:|---:|---:|---:|")
+    for mp, engine, wall, low, high, peak, startup in rows:
+        print(f"| {mp:g} MP | {engine} | {wall:.2f} s | {low:.2f}-{high:.2f} s | {peak:.0f} MB | {startup:.2f} s |")
     for mp, seconds in yang.items():
         print(f"| {mp:g} MP | Yang et al. 2019, the algorithm alone | {seconds:.2f} s | | |")
 
