@@ -241,11 +241,13 @@ def test_help_shows_the_photo_options_and_leads_with_declare_photo():
     assert examples and all(e.startswith("declare-photo") for e in examples[:4])
 
 
-def test_an_output_that_appears_while_running_is_not_replaced(tmp_path, student, monkeypatch):
-    """Planned when nothing was there; by the time the photo is written, someone made the file."""
+@pytest.fixture
+def race(tmp_path, monkeypatch):
+    """Three photos in IN; while 1.png is read, another program writes OUT/1.png (returned)."""
     from declare import batch as run_module
 
-    photos = [_photo(tmp_path / "in" / f"{i}.png", i) for i in range(3)]
+    for i in range(3):
+        _photo(tmp_path / "in" / f"{i}.png", i)
     theirs = b"another program's file"
     real_read = run_module.read_photo
 
@@ -255,6 +257,12 @@ def test_an_output_that_appears_while_running_is_not_replaced(tmp_path, student,
         return real_read(path)
 
     monkeypatch.setattr(run_module, "read_photo", read_and_race)
+    return theirs
+
+
+def test_an_output_that_appears_while_running_is_not_replaced(tmp_path, student, race):
+    """Planned when nothing was there; by the time the photo is written, someone made the file."""
+    theirs = race
     result = invoke(tmp_path / "in", "-o", tmp_path / "out", "--model", student)
     assert result.exit_code == 1
     assert (tmp_path / "out" / "1.png").read_bytes() == theirs
@@ -264,25 +272,12 @@ def test_an_output_that_appears_while_running_is_not_replaced(tmp_path, student,
     # with --overwrite the same race replaces it, as asked
     result = invoke(tmp_path / "in", "-o", tmp_path / "out", "--model", student, "--overwrite")
     assert result.exit_code == 0 and (tmp_path / "out" / "1.png").read_bytes() != theirs
-    assert photos
 
 
-def test_skip_existing_skips_a_photo_another_run_finished_meanwhile(tmp_path, student, monkeypatch):
+def test_skip_existing_skips_a_photo_another_run_finished_meanwhile(tmp_path, student, race):
     """Two runs with --skip-existing on one folder: a photo the other finished while this one
     worked is exactly what --skip-existing asks to skip; its file is kept, the run exits 0."""
-    from declare import batch as run_module
-
-    for i in range(3):
-        _photo(tmp_path / "in" / f"{i}.png", i)
-    theirs = b"the other run's result"
-    real_read = run_module.read_photo
-
-    def read_and_race(path):
-        if Path(path).name == "1.png":
-            (tmp_path / "out" / "1.png").write_bytes(theirs)
-        return real_read(path)
-
-    monkeypatch.setattr(run_module, "read_photo", read_and_race)
+    theirs = race
     result = invoke(tmp_path / "in", "-o", tmp_path / "out", "--model", student, "--skip-existing", "--json")
     assert result.exit_code == 0, result.output
     statuses = {Path(r["input"]).name: r["status"] for r in map(json.loads, result.stdout.splitlines())}
