@@ -53,7 +53,6 @@ class Teacher(nn.Module):
         if frames.dim() != 5 or frames.shape[1:3] != (3, 3):
             raise ValueError(f"expected frames of shape (B, 3, 3, H, W), got {tuple(frames.shape)}")
         padded, size = pad_to_multiple(frames, self.config.size_multiple)
-        b = padded.shape[0]
         features = split_views(self.encoder(padded.flatten(0, 1)))
         if self.config.use_mkl:
             mkl = self.mkl(features)
