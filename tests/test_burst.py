@@ -134,3 +134,32 @@ def test_bench_bursts_scores_sequences_against_their_published_reference(tmp_pat
     assert (tmp_path / "sheets" / "shop.jpg").is_file()
     empty = invoke("bench", "bursts", "--data", tmp_path / "sheets")
     assert empty.exit_code == 1 and "no burst sequences" in empty.stderr
+
+
+def test_a_far_view_too_unlike_the_reference_is_aligned_through_its_neighbour(monkeypatch):
+    """Where a far view shares too few features with the reference to be registered alone
+    (Kopf et al.'s 00001 lost two of four views so), its neighbour's homography chained
+    with the one from the neighbour to it puts it in place. Here the camera pans 40 px a
+    view and the far view's own registration is made to fail."""
+    from declare.burst import pipeline
+    from declare.burst.align import AlignError
+
+    wide = as_float(real_array("glass-6.jpg", (600, 400)))
+    ref, near, far = (np.ascontiguousarray(wide[:, x:x + 420]) for x in (0, 40, 80))
+    far_gray = gray(far)
+    real_register = pipeline.register
+
+    def scarce(target, view_g, cfg, homography=None):
+        if homography is None and np.array_equal(view_g, far_gray):
+            raise AlignError("too few features match in one consistent motion (9 matched)")
+        return real_register(target, view_g, cfg, homography)
+
+    monkeypatch.setattr(pipeline, "register", scarce)
+    burst = pipeline.align_burst([far, near, ref], 2)
+    assert burst.left_out == {} and burst.indices == [0, 1]
+    sure = burst.weights[0] > 0.5                          # where the far view sees the reference
+    assert sure[:, 120:].mean() > 0.9 and not sure[:, :20].any()
+    assert np.abs(burst.views[0] - ref)[sure].mean() < 0.01
+    monkeypatch.setattr(pipeline, "homography_to", lambda *a: (_ for _ in ()).throw(AlignError("none")))
+    alone = pipeline.align_burst([far, near, ref], 2)      # the neighbour cannot help either: left out
+    assert 0 in alone.left_out and "too few features" in alone.left_out[0]

@@ -184,19 +184,26 @@ def structure_confidence(ref: Reference, warped_g: np.ndarray, cfg: AlignConfig)
     return np.clip(1 - excess / cfg.new_edges, 0, 1).astype(np.float32)
 
 
-def register(ref: Reference, view_g: np.ndarray, cfg: AlignConfig) -> Registration:
-    """Register one view (grayscale, working size) onto the reference; AlignError if it cannot be."""
+def homography_to(ref: Reference, view_g: np.ndarray, cfg: AlignConfig) -> np.ndarray:
+    """The candidate homography (reference pixel -> view pixel) with the lowest photometric
+    residual on the reference; AlignError if none."""
     src, dst = _matches(ref.features, features(to_u8(view_g), cfg), cfg)
     candidates = candidate_homographies(src, dst, cfg)
     if not candidates:
         raise AlignError(f"too few features match in one consistent motion ({len(src)} matched)")
     shape = ref.gray.shape[:2]
-    scored = []
-    for hom in candidates:
-        warped, inside = warp_gray(view_g, hom, shape)
-        scored.append((photometric_residual(ref.gray, warped, inside), hom, warped, inside))
-    residual, hom, warped, inside = min(scored, key=lambda s: s[0])
-    if not np.isfinite(residual):
+    return min(candidates, key=lambda h: photometric_residual(ref.gray, *warp_gray(view_g, h, shape)))
+
+
+def register(ref: Reference, view_g: np.ndarray, cfg: AlignConfig,
+             homography: np.ndarray | None = None) -> Registration:
+    """Register one view (grayscale, working size) onto the reference, from its own features
+    or from a ``homography`` found another way (chained through a neighbouring view);
+    AlignError if it cannot be."""
+    hom = homography_to(ref, view_g, cfg) if homography is None else homography
+    shape = ref.gray.shape[:2]
+    warped, inside = warp_gray(view_g, hom, shape)
+    if not np.isfinite(photometric_residual(ref.gray, warped, inside)):
         raise AlignError("the views barely overlap")
     flow = None
     if cfg.flow:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from declare.burst.align import (AlignConfig, AlignError, exposure_gains, gray, reference, register,
-                                 sampling_map, shrink, warp_view, work_scale)
+from declare.burst.align import (AlignConfig, AlignError, exposure_gains, gray, homography_to, reference,
+                                 register, sampling_map, shrink, warp_view, work_scale)
 
 MIN_MOTION_PX = 0.75  # below this (full-size px, median over the views) the scene barely moves
 MIN_CHANGE = 0.03     # and if nothing differs more than this (99th percentile), nothing moved at all
@@ -41,15 +41,16 @@ def align_burst(frames: list[np.ndarray], index: int, cfg: AlignConfig = AlignCo
     target = reference(ref_g, cfg)
     out = AlignedBurst(index, ref, [], [], [])
     motions, changes = [], []
-    for i, frame in enumerate(frames):
-        if i == index:
-            continue
+    grays = {i: gray(shrink(f, work_scale(f.shape, cfg))) for i, f in enumerate(frames) if i != index}
+    homographies = {}
+    for i in sorted(grays, key=lambda k: abs(k - index)):   # nearest first: a far view may need its neighbour
+        frame, view_g = frames[i], grays[i]
         try:
-            view_g = gray(shrink(frame, work_scale(frame.shape, cfg)))
-            reg = register(target, view_g, cfg)
+            reg = _register(target, grays, homographies, i, index, cfg)
         except AlignError as exc:
             out.left_out[i] = str(exc)
             continue
+        homographies[i] = reg.homography
         view_up = (frame.shape[1] / view_g.shape[1], frame.shape[0] / view_g.shape[0])
         maps = sampling_map(reg, ref_g.shape[1] / ref.shape[1], view_up, ref.shape[:2])
         warped, inside = warp_view(frame, maps)
@@ -60,9 +61,30 @@ def align_burst(frames: list[np.ndarray], index: int, cfg: AlignConfig = AlignCo
         out.indices.append(i)
         motions.append(reg.motion / scale)
         changes.append(reg.change)
+    order = np.argsort(out.indices)                         # back in frame order
+    out.views, out.weights = [out.views[k] for k in order], [out.weights[k] for k in order]
+    out.indices = [out.indices[k] for k in order]
+    out.left_out = dict(sorted(out.left_out.items()))
     out.motion = float(np.median(motions)) if motions else 0.0
     out.change = max(changes, default=0.0)
     return out
+
+
+def _register(target, grays: dict, homographies: dict, i: int, index: int, cfg: AlignConfig):
+    """View ``i`` registered on the reference; where too few features match (a far view of a
+    scene poor in texture), through its registered neighbour towards the reference: the
+    neighbour's homography chained with the one from the neighbour to this view."""
+    try:
+        return register(target, grays[i], cfg)
+    except AlignError as direct:
+        nbr = i + 1 if i < index else i - 1
+        if nbr not in homographies:
+            raise
+        try:
+            step = homography_to(reference(grays[nbr], cfg), grays[i], cfg)
+        except AlignError:
+            raise direct from None
+        return register(target, grays[i], cfg, homography=step @ homographies[nbr])
 
 
 def _full_size(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
