@@ -106,6 +106,18 @@ def test_cli_burst_counts_and_reference(tmp_path):
     assert result.exit_code == 2 and "go with --burst" in result.stderr
 
 
+def test_cli_burst_writes_the_reflection_layer_it_removed(tmp_path):
+    views, truths = synthetic_burst([(-6, 3), (0, 0), (5, -4)], [(-22, 12), (0, 0), (20, -15)])
+    paths = [_save(tmp_path / f"v{i}.png", v) for i, v in enumerate(views)]
+    result = invoke("--burst", *paths, "-o", tmp_path / "clean.png", "--save-reflection")
+    assert result.exit_code == 0, result.output
+    read = lambda name: np.asarray(Image.open(tmp_path / name), np.float32) / 255
+    original, clean, layer = read("v1.png"), read("clean.png"), read("clean.reflection.png")
+    assert np.abs(layer - np.clip(original - clean, 0, 1)).max() <= 1.5 / 255
+    truth_layer = np.clip(original - truths[1], 0, 1).mean(-1)
+    assert layer.mean(-1)[truth_layer > 0.1].mean() > 3 * layer.mean(-1)[truth_layer < 0.01].mean()
+
+
 @pytest.mark.parametrize("views", [2, 5])
 def test_any_number_of_views(views):
     moves = [(-20 + 9 * i, 12 - 6 * i) for i in range(views)]
