@@ -14,7 +14,7 @@ attempt. Inputs and outputs must be on storage every worker sees.
 from __future__ import annotations
 
 import functools
-import os
+import uuid
 from dataclasses import dataclass
 
 from declare.batch import Outcome, attempt, clean_burst_views, clean_photo
@@ -99,9 +99,12 @@ def _worker_cleaner(settings: tuple):
 
 @functools.lru_cache(maxsize=2)
 def _worker_exporters(names: tuple[str, ...]) -> dict:
-    from declare.plugins import discover
+    from declare.plugins import PluginError, discover
 
     found = discover()
+    missing = [n for n in names if n not in found.exporters]
+    if missing:
+        raise PluginError(f"--export {missing[0]}: not installed on this worker")
     return {name: found.exporters[name] for name in names}
 
 
@@ -119,7 +122,10 @@ def load_model(settings: tuple) -> str | None:
 def run_job(job: Job, opts: Options, settings: tuple, burst: tuple | None = None) -> Outcome:
     """One photo (or with ``burst`` = (frames, reference) one burst) on a worker."""
     cleaner = _worker_cleaner(settings)
-    exporters = _worker_exporters(tuple(opts.export))
+    try:
+        exporters = _worker_exporters(tuple(opts.export))
+    except Exception as exc:  # PluginError: one line, like a local failure
+        return Outcome("failed", 0.0, str(exc))
     if burst is None:
         return attempt(lambda: clean_photo(cleaner, job, opts, exporters), opts.skip_existing, APPEARED)
     frames, reference = burst
@@ -149,10 +155,10 @@ def clean_on_cluster(jobs: list[Job], opts: Options, report, burst: tuple | None
             return None
         from dask.distributed import as_completed
 
-        owner = {}
+        owner, run = {}, uuid.uuid4().hex  # keys unique on a scheduler that other runs share
         for job in jobs:
             future = client.submit(run_job, job, opts, settings, burst, pure=False,
-                                   key=f"declare-{os.getpid()}-{len(futures)}")
+                                   key=f"declare-{run}-{len(futures)}")
             owner[future.key] = job
             futures.append(future)
         for future in report.progress(as_completed(futures), "photo", total=len(futures)):
