@@ -74,6 +74,12 @@ def test_bad_images_and_models_say_what_is_wrong(student):
         declare.Cleaner("no-such-model")
 
 
+def test_a_burst_reference_that_is_not_a_view_is_refused():
+    view = real_array(size=(64, 48))
+    with pytest.raises(ValueError, match="not one of the 3 views"):
+        declare.Cleaner(load=False).clean_burst([view, view, view], reference=3)
+
+
 def test_a_burst_of_one_photo_three_times_comes_back_unchanged_with_a_warning():
     view = real_array(size=(240, 180))
     with pytest.warns(declare.BurstWarning, match="barely move"):

@@ -34,6 +34,8 @@ def clean_burst(frames: list[np.ndarray], reference: int | None = None, method: 
     if method not in METHODS:
         raise ValueError(f"unknown burst method {method!r} ({', '.join(METHODS)})")
     ref = middle(len(frames)) if reference is None else reference
+    if not 0 <= ref < len(frames):
+        raise ValueError(f"reference {reference} is not one of the {len(frames)} views (0 to {len(frames) - 1})")
     labels = labels or [f"view {i + 1}" for i in range(len(frames))]
     burst = align_burst(frames, ref, align)
     out = BurstResult(frames[ref])
