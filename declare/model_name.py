@@ -52,10 +52,11 @@ def parse_model_name(text: "str | ModelName | None", burst: bool = False) -> Mod
 def _default(burst: bool) -> str:
     from declare import registry
     from declare.download import WeightsError
+    from declare.program import program
 
     name = registry.default_model(burst)
     if name is None:
         raise WeightsError(f"no trained {'burst ' if burst else ''}model is installed yet; pass "
                            "--model PATH to a declare checkpoint (.safetensors), e.g. one made "
-                           "by 'declare-photo train'")
+                           f"by '{program()} train'")
     return name
