@@ -11,6 +11,8 @@ import math
 
 import click
 
+from declare.device import usable_cores
+
 
 class FiniteFloat(click.FloatRange):
     """A float that is a real number, within optional bounds."""
@@ -26,16 +28,6 @@ class FiniteFloat(click.FloatRange):
     def _describe_range(self) -> str:
         """No range in the help when there are no bounds (click would print "x<=None")."""
         return "" if self.min is None and self.max is None else super()._describe_range()
-
-
-def usable_cores() -> int:
-    """CPU threads this process may run on (its affinity where the system tells it)."""
-    import os
-
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 class Threads(click.IntRange):

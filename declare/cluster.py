@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 
 from declare.batch import Outcome, attempt, clean_burst_views, clean_photo
-from declare.cli_types import usable_cores
+from declare.device import usable_cores
 from declare.options import Options
 from declare.plan import Job
 

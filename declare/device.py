@@ -78,3 +78,11 @@ def pick_engine(engine: str = "auto", device: str = "auto", half: bool | None = 
     if device == "auto" and installed("torch") and gpu_likely() and pick_device("auto").type != "cpu":
         return "torch"
     return "onnx"
+
+
+def usable_cores() -> int:
+    """CPU threads this process may run on (its affinity where the system tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1

@@ -146,7 +146,7 @@ def test_threads_reach_the_engine(monkeypatch, tmp_path):
 
 def test_too_many_threads_are_lowered_to_the_cores_and_a_bad_variable_is_named(monkeypatch, tmp_path):
     import declare.session as session_module
-    from declare.cli_types import usable_cores
+    from declare.device import usable_cores
 
     seen = []
     real = session_module.Session.load.__func__
