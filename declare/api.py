@@ -100,9 +100,7 @@ class Cleaner:
         result = self.burst(frames, reference, method)
         for message in result.warnings:
             warnings.warn(message, BurstWarning, stacklevel=2)
-        from declare.burst import middle
-
-        ref = middle(len(frames)) if reference is None else reference
+        ref = result.reference
         return unpacked[ref][1](blend(result.transmission, frames[ref], self.strength))
 
 

@@ -35,7 +35,7 @@ class Report:
     opts: Options
     failed: int = 0
     bars: bool = field(init=False)
-    silent: bool = False          # the Python API's: nothing printed, everything kept below
+    silent: bool = False          # the Python API's: nothing printed, the records kept instead
     records: list[dict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -51,9 +51,11 @@ class Report:
             tqdm.write(text, file=sys.stdout)
 
     def error(self, where: str, message: str) -> None:
-        self.errors.append(line("error", message, where))
-        if not self.silent:
-            tqdm.write(self.errors[-1], file=sys.stderr)
+        text = line("error", message, where)
+        if self.silent:
+            self.errors.append(text)
+        else:
+            tqdm.write(text, file=sys.stderr)
 
     def warn(self, where: str, message: str) -> None:
         if not self.silent:
@@ -75,12 +77,13 @@ class Report:
             self.say(f"{job.input} -> {job.output}  {seconds:.1f} s{extra}")
         elif status == "skipped" and not job.own_result:
             self.say(f"{job.input}: skipped, {job.output} exists" + (f" ({'; '.join(notes)})" if notes else ""))
-        self.records.append({"input": str(job.input), "output": str(job.output) if job.output else None,
-                             "reflection": str(job.reflection) if job.reflection else None,
-                             "status": status, "seconds": round(seconds, 3), "error": error,
-                             "notes": notes or []})
-        if self.opts.as_json and not self.silent:
-            print(json.dumps(self.records[-1]), flush=True)
+        record = {"input": str(job.input), "output": str(job.output) if job.output else None,
+                  "reflection": str(job.reflection) if job.reflection else None,
+                  "status": status, "seconds": round(seconds, 3), "error": error, "notes": notes or []}
+        if self.silent:  # the Python API returns them; a long run on the command line keeps none
+            self.records.append(record)
+        elif self.opts.as_json:
+            print(json.dumps(record), flush=True)
 
 
 def run(args: list[str], opts: Options, report: Report | None = None) -> int:
@@ -199,20 +202,20 @@ def _cleaner(opts: Options, report: Report) -> "Cleaner | None":
     from declare.session import SessionError
 
     try:
-        return _cleaner_for(opts.model, opts.burst, opts.burst_method, opts.engine, opts.device, opts.half,
-                            opts.threads, opts.tile, opts.overlap, opts.strength)
+        return cleaner_for(opts)
     except SessionError as exc:
         report.error(exc.where, str(exc))
         return None
 
 
-def _cleaner_for(model, burst, burst_method, engine, device, half, threads, tile, overlap, strength) -> "Cleaner":
+def cleaner_for(opts: Options) -> "Cleaner":
     """A Cleaner for these photo options, its model loaded (here or on a cluster's worker)."""
     from declare.api import Cleaner
 
-    cleaner = Cleaner(None if burst else model, burst_model=model, engine=engine, device=device, half=half,
-                      threads=threads, tile=tile, overlap=overlap, strength=strength, load=not burst)
-    if burst and burst_method == "teacher":
+    cleaner = Cleaner(None if opts.burst else opts.model, burst_model=opts.model, engine=opts.engine,
+                      device=opts.device, half=opts.half, threads=opts.threads, tile=opts.tile,
+                      overlap=opts.overlap, strength=opts.strength, load=not opts.burst)
+    if opts.burst and opts.burst_method == "teacher":
         cleaner.session(burst=True)
     return cleaner
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from declare.batch import Outcome, attempt, clean_burst_views, clean_photo
 from declare.device import usable_cores
@@ -83,18 +83,12 @@ def worker_threads(opts: Options, address: Address) -> int:
     return max(1, usable_cores() // address.local_workers) if address.local_workers else 0
 
 
-def _settings(opts: Options, threads: int) -> tuple:
-    """What makes two workers' models the same, hashable (the per-process cache's key)."""
-    return (opts.model, opts.burst, opts.burst_method, opts.engine, opts.device, opts.half, threads,
-            opts.tile, opts.overlap, opts.strength)
-
-
 @functools.lru_cache(maxsize=2)
-def _worker_cleaner(settings: tuple):
-    """The model of these settings in this worker process: loaded once, then reused."""
-    from declare.batch import _cleaner_for
+def _worker_cleaner(opts: Options):
+    """The model of these options in this worker process: loaded once, then reused."""
+    from declare.batch import cleaner_for
 
-    return _cleaner_for(*settings)
+    return cleaner_for(opts)
 
 
 @functools.lru_cache(maxsize=2)
@@ -108,20 +102,20 @@ def _worker_exporters(names: tuple[str, ...]) -> dict:
     return {name: found.exporters[name] for name in names}
 
 
-def load_model(settings: tuple) -> str | None:
+def load_model(opts: Options) -> str | None:
     """Run on every worker before any photo: None, or why the model cannot be had there."""
     from declare.session import SessionError
 
     try:
-        _worker_cleaner(settings)
+        _worker_cleaner(opts)
     except SessionError as exc:
         return str(exc)
     return None
 
 
-def run_job(job: Job, opts: Options, settings: tuple, burst: tuple | None = None) -> Outcome:
+def run_job(job: Job, opts: Options, burst: tuple | None = None) -> Outcome:
     """One photo (or with ``burst`` = (frames, reference) one burst) on a worker."""
-    cleaner = _worker_cleaner(settings)
+    cleaner = _worker_cleaner(opts)
     try:
         exporters = _worker_exporters(tuple(opts.export))
     except Exception as exc:  # PluginError: one line, like a local failure
@@ -144,9 +138,9 @@ def clean_on_cluster(jobs: list[Job], opts: Options, report, burst: tuple | None
         return None
     futures = []
     try:
-        settings = _settings(opts, worker_threads(opts, address))
+        opts = replace(opts, threads=worker_threads(opts, address))  # what each worker runs with
         problems: dict[str, list[str]] = {}
-        for worker, why in client.run(load_model, settings).items():
+        for worker, why in client.run(load_model, opts).items():
             if why:
                 problems.setdefault(why, []).append(worker)
         for why, workers in problems.items():  # one line per reason, however many workers share it
@@ -157,7 +151,7 @@ def clean_on_cluster(jobs: list[Job], opts: Options, report, burst: tuple | None
 
         owner, run = {}, uuid.uuid4().hex  # keys unique on a scheduler that other runs share
         for job in jobs:
-            future = client.submit(run_job, job, opts, settings, burst, pure=False,
+            future = client.submit(run_job, job, opts, burst, pure=False,
                                    key=f"declare-{run}-{len(futures)}")
             owner[future.key] = job
             futures.append(future)

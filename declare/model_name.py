@@ -36,7 +36,8 @@ def parse_model_name(text: "str | ModelName | None", burst: bool = False) -> Mod
     if isinstance(text, ModelName):
         return text
     if text is None:
-        return ModelName(_default(burst), "registered", name=_default(burst))
+        name = _default(burst)
+        return ModelName(name, "registered", name=name)
     if text.startswith("preset:"):
         return ModelName(text, "preset", name=text.split(":", 1)[1])
     path = Path(text).expanduser()

@@ -24,8 +24,8 @@ def option(default, help: str, *flags: str, **click_kw):
     return field(default=default, metadata={"flags": flags, "help": help, "click": click_kw})
 
 
-@dataclass
-class Options:
+@dataclass(frozen=True)
+class Options:  # frozen: hashable, so a cluster worker keys its loaded model by it
     output: str | None = option(
         None, "Output file (one input) or folder (many). Default: NAME.declare.EXT beside each input.",
         "-o", "--output", metavar="PATH")
@@ -80,6 +80,10 @@ class Options:
     export: tuple[str, ...] = option(
         (), "Also hand each result to an exporter plugin, e.g. gimp (.ora) or darktable (.xmp); "
             "see 'declare-photo plugins list'. Repeatable.", "--export", multiple=True, metavar="NAME")
+
+    def __post_init__(self) -> None:
+        if isinstance(self.export, list):  # from Python: a list works as well as a tuple
+            object.__setattr__(self, "export", tuple(self.export))
 
     def problem(self) -> str | None:
         """Why these options contradict each other, or None."""

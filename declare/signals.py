@@ -27,18 +27,23 @@ class Stopped(KeyboardInterrupt):
         self.name = signal.Signals(signum).name
 
 
-def exit_status(exc: BaseException | None) -> int:
-    """128 + the signal's number for a Stopped (found through click's Abort too), else Ctrl-C's 130."""
+def _stopped(exc: BaseException | None) -> Stopped | None:
+    """The Stopped behind ``exc`` (click wraps it in Abort), or None for a plain Ctrl-C."""
     while exc is not None and not isinstance(exc, Stopped):
         exc = exc.__cause__ or exc.__context__
-    return 128 + exc.signum if exc is not None else 130
+    return exc
+
+
+def exit_status(exc: BaseException | None) -> int:
+    """128 + the signal's number for a Stopped, else Ctrl-C's 130."""
+    stopped = _stopped(exc)
+    return 128 + stopped.signum if stopped is not None else 130
 
 
 def what_stopped(exc: BaseException | None) -> str:
     """'interrupted', or 'stopped by SIGTERM'."""
-    while exc is not None and not isinstance(exc, Stopped):
-        exc = exc.__cause__ or exc.__context__
-    return f"stopped by {exc.name}" if exc is not None else "interrupted"
+    stopped = _stopped(exc)
+    return f"stopped by {stopped.name}" if stopped is not None else "interrupted"
 
 
 def _raise(signum, frame):

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 @dataclass
 class BurstResult:
     transmission: np.ndarray            # H x W x 3, the reference cleaned
+    reference: int                      # which view that is (0-based)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -38,7 +39,7 @@ def clean_burst(frames: list[np.ndarray], reference: int | None = None, method: 
         raise ValueError(f"reference {reference} is not one of the {len(frames)} views (0 to {len(frames) - 1})")
     labels = labels or [f"view {i + 1}" for i in range(len(frames))]
     burst = align_burst(frames, ref, align)
-    out = BurstResult(frames[ref])
+    out = BurstResult(frames[ref], ref)
     for i, why in burst.left_out.items():
         out.warnings.append(f"{labels[i]} left out: it could not be aligned ({why})")
     if not burst.views:
