@@ -87,12 +87,12 @@ def spread(count: int, views: int | None) -> list[int]:
     return sorted(set(picked))
 
 
-def run(sequences: list[Sequence], methods: list[str], views: int | None, session=None,
+def run(sequences: list[Sequence], methods: list[str], views: int | None, cleaner,
         sheets: Path | None = None) -> list[dict]:
-    """One row per sequence and method: the input, each burst method, each published result."""
+    """One row per sequence and method: the input, each burst method, each published result.
+    ``cleaner`` (declare.Cleaner) runs the bursts as the command line does."""
     import time
 
-    from declare.burst.clean import clean_burst
     from declare.images import read_photo
 
     def load(path: Path) -> np.ndarray:
@@ -112,7 +112,7 @@ def run(sequences: list[Sequence], methods: list[str], views: int | None, sessio
                      **score(image, image, reference)})
         for method in methods:
             start = time.perf_counter()
-            result = clean_burst(frames, ref, method, session if method == "teacher" else None)
+            result = cleaner.burst(frames, ref, method)
             seconds = time.perf_counter() - start
             panels.append((f"declare {method}", result.transmission))
             rows.append({"sequence": seq.name, "method": f"declare {method}", "views": len(frames),

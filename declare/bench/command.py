@@ -299,15 +299,16 @@ def bursts(folders, methods, model, views, sheets, per_sequence, out: Outputs) -
     if not sequences:
         raise click.ClickException(f"no burst sequences (frame0.jpg ..) in {', '.join(folders)}")
     methods = list(methods) or ["classical"]
-    session = None
-    if "teacher" in methods:
-        from declare.session import Session, SessionError
+    from declare.api import Cleaner
+    from declare.session import SessionError
 
-        try:
-            session = Session.load(model, burst=True)
-        except SessionError as exc:
-            raise click.ClickException(str(exc)) from None
-    rows = burst_bench.run(sequences, methods, views, session, Path(sheets) if sheets else None)
+    cleaner = Cleaner(burst_model=model, load=False)
+    try:
+        if "teacher" in methods:
+            cleaner.session(burst=True)  # a teacher that cannot load stops here, in one line
+    except SessionError as exc:
+        raise click.ClickException(str(exc)) from None
+    rows = burst_bench.run(sequences, methods, views, cleaner, Path(sheets) if sheets else None)
     summary = burst_bench.summary(rows)
     if per_sequence and out.table:
         click.echo(report.table(rows, BURST_ROW_COLUMNS) + "\n")
