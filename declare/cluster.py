@@ -58,7 +58,7 @@ def connect(address: Address):
     from declare.extras import MissingExtra, require
 
     try:
-        require("--cluster", "distributed", extra="cluster")
+        require("cleaning on a cluster", "distributed", extra="cluster")
     except MissingExtra as exc:
         raise ClusterError(str(exc)) from None
     import logging
