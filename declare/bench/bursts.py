@@ -12,7 +12,10 @@ it, and where it differs from the input:
 - ``in_reflection``: how much darker than the input the result is where the
   reference is more than 15 levels darker than the input (the reflection, as
   the reference sees it); ``elsewhere``: the same over the rest, which should
-  stay near 0 (a method that only dims scores well in_reflection too).
+  stay near 0 (a method that only dims scores well in_reflection too);
+- ``detail``: the result's finest detail (what a 1 px blur takes away) over the
+  input's, outside the reflection (everywhere without a reference): under 1, a
+  result softer than the photo it cleans.
 """
 
 from __future__ import annotations
@@ -62,15 +65,30 @@ def score(result: np.ndarray, image: np.ndarray, reference: np.ndarray | None) -
     need the published reference, and are NaN without it."""
     change = float((result - image).mean()) * 255
     out = {"vs_psnr": float("nan"), "vs_ssim": float("nan"), "change": change,
-           "in_reflection": float("nan"), "elsewhere": float("nan")}
+           "in_reflection": float("nan"), "elsewhere": float("nan"), "detail": detail_kept(result, image)}
     if reference is None:
         return out
     darkening = (image - result).mean(-1) * 255
     reflection = (image - reference).mean(-1) * 255 > REFLECTION_LEVELS
+    out["detail"] = detail_kept(result, image, ~reflection)
     out.update(vs_psnr=psnr(result, reference), vs_ssim=ssim(result, reference),
                in_reflection=float(darkening[reflection].mean()) if reflection.any() else float("nan"),
                elsewhere=float(darkening[~reflection].mean()) if (~reflection).any() else float("nan"))
     return out
+
+
+def detail_kept(result: np.ndarray, image: np.ndarray, where: np.ndarray | None = None) -> float:
+    """The result's finest detail over the image's (mean absolute difference from a 1 px
+    Gaussian blur, over ``where``)."""
+    import cv2
+
+    def fine(a: np.ndarray) -> np.ndarray:
+        a = np.ascontiguousarray(a, np.float32)
+        return np.abs(a - cv2.GaussianBlur(a, (0, 0), 1.0)).mean(-1)
+
+    where = np.ones(image.shape[:2], bool) if where is None else where
+    base = float(fine(image)[where].mean()) if where.any() else 0.0
+    return float(fine(result)[where].mean()) / base if base > 0 else float("nan")
 
 
 def spread(count: int, views: int | None) -> list[int]:
@@ -134,7 +152,7 @@ def run(sequences: list[Sequence], methods: list[str], views: int | None, cleane
 PUBLISHED_NAMES = {"Ours": "Liu et al. 2020", "Li2013": "Li & Brown 2013", "Xue2015": "Xue et al. 2015",
                    "Guo2014": "Guo et al. 2014", "Wei2019": "ERRNet 2019 (single)",
                    "Zhang2018": "Zhang et al. 2018 (single)"}
-COLUMNS = ("vs_psnr", "vs_ssim", "change", "in_reflection", "elsewhere", "seconds")
+COLUMNS = ("vs_psnr", "vs_ssim", "change", "in_reflection", "elsewhere", "detail", "seconds")
 
 
 def summary(rows: list[dict]) -> list[dict]:

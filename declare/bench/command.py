@@ -263,7 +263,7 @@ def quality(folders, pick: Choice, published, ssim_kind, device, engine, limit, 
 BURST_COLUMNS = [("method", "method"), ("sequences", "seqs"), ("vs_psnr", "vs ref dB", 2),
                  ("gain", "gain dB", 2), ("worst", "worst dB", 2), ("vs_ssim", "vs ref SSIM", 3),
                  ("change", "change", 1), ("in_reflection", "in refl.", 1), ("elsewhere", "elsewhere", 1),
-                 ("seconds", "s/burst", 2)]
+                 ("detail", "detail", 2), ("seconds", "s/burst", 2)]
 BURST_ROW_COLUMNS = [("sequence", "sequence"),
                      *(c for c in BURST_COLUMNS if c[0] not in ("sequences", "gain", "worst"))]
 
@@ -290,7 +290,8 @@ def bursts(folders, methods, model, views, sheets, per_sequence, out: Outputs) -
     No ground truth exists for real bursts: the scores compare each result with
     the best published multi-frame result (Liu et al. 2020) and say where it
     changed the input (in levels of 255): in the reflection (where that
-    reference is more than 15 levels darker than the input) and elsewhere.
+    reference is more than 15 levels darker than the input) and elsewhere, and
+    how much of the input's finest detail it kept outside the reflection.
     """
     from declare.bench import bursts as burst_bench
     from declare.bench import report
