@@ -17,6 +17,10 @@
 # come back; copy them into runs/RUN for the next call.
 # The options after MINUTES are the recipe, e.g. the W = 4 shape recipe of
 # docs/quality-study.md with --keep-tone and --crop 256 --batch-size 32.
+# STAGE=teacher trains the burst teacher instead (issue 33, item 3): configs/teacher-aligned.toml
+# on the packed photos-train (no wheels needed; carry runs/pack and .whl only), validated on
+# its own held-out synthetic bursts. Score the result on the real bursts here afterwards:
+#   declare-photo bench bursts --data ../shared/data/bursts --method teacher --model runs/RUN/teacher.safetensors
 # DEVICE=cpu runs the same steps without a GPU (how this script is tested).
 set -euo pipefail
 run=${1:?RUN folder}; minutes=${2:?MINUTES}; shift 2
@@ -28,6 +32,10 @@ export PYTHONPATH="/tmp/site:$PWD" PYTHONUNBUFFERED=1
 out="$OUT/$(basename "$run")"
 mkdir -p "$out"
 if [ -d "$run" ]; then cp -r "$run/." "$out/"; fi
+if [ "${STAGE:-student}" = teacher ]; then
+    exec python3 -m declare train teacher --config configs/teacher-aligned.toml --data runs/pack/photos-train \
+        --device "${DEVICE:-cuda}" --keep-checkpoints 1 --max-minutes "$minutes" --out "$out" --resume -q "$@"
+fi
 exec python3 -m declare train student --config configs/real-mix.toml \
     --data runs/pack/photos-train --data runs/pack/real-train/real89 \
     --val-data runs/pack/real-pairs/nature20 --val-data runs/pack/real-pairs/kim2020 \
