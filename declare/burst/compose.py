@@ -111,28 +111,33 @@ def compose(ref: np.ndarray, views: list[np.ndarray], weights: list[np.ndarray],
             cfg: ComposeConfig = ComposeConfig()) -> np.ndarray:
     """The reference's transmission from its aligned, exposure-matched views (H x W x 3 each)
     and their per-pixel confidence (H x W in [0, 1])."""
+    sigma = noise_sigma(ref)
     radius = round(cfg.tolerance * max(ref.shape[:2]))
-    sharp = ref
-    if cfg.detail > 0:
-        ref = blurred(ref, cfg.detail)
-    candidates = []
-    for view, weight in zip(views, weights):
-        w = weight[..., None].astype(np.float32)
-        candidates.append(w * dilation(blurred(view, cfg.detail), radius) + (1 - w) * ref)
-    env, pick = envelope(ref, candidates, cfg.lone_gap)
-    del candidates
-    sigma = noise_sigma(sharp)
-    removed = np.maximum(ref - env - cfg.noise_k * sigma, 0)
+    removed, pick = _lower(ref, views, weights, cfg.detail, radius, cfg.lone_gap, cfg.noise_k * sigma)
     if cfg.colour < 1:
         grey = removed.min(-1, keepdims=True)
         brightest = removed.max(-1)
         pale = ((brightest - grey[..., 0]) <= cfg.colour * (brightest + 0.02)).astype(np.float32)
         removed = grey + cv2.GaussianBlur(pale, (0, 0), 2)[..., None] * (removed - grey)
     if cfg.detail > 0 and cfg.edge_keep > 0:
-        removed += finest_removed(sharp, views, weights, pick, cfg.detail, cfg.edge_keep)
+        removed += finest_removed(ref, views, weights, pick, cfg.detail, cfg.edge_keep)
     if cfg.edge_ratio > 0:
-        removed *= patches_that_remove(sharp, sharp - removed, pick, cfg.edge_ratio)[..., None]
-    return sharp - removed
+        removed *= patches_that_remove(ref, ref - removed, pick, cfg.edge_ratio)[..., None]
+    return ref - removed
+
+
+def _lower(ref: np.ndarray, views: list[np.ndarray], weights: list[np.ndarray], sigma: float, radius: int,
+           lone_gap: float, floor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What the guarded envelope takes away from ``ref`` (less ``floor``, the noise), with
+    everything blurred by ``sigma`` first, and which view it takes it from."""
+    ref = blurred(ref, sigma)
+    candidates = []
+    for view, weight in zip(views, weights):
+        w = weight[..., None].astype(np.float32)
+        candidates.append(w * dilation(blurred(view, sigma), radius) + (1 - w) * ref)
+    env, pick = envelope(ref, candidates, lone_gap)
+    del candidates
+    return np.maximum(ref - env - floor, 0), pick
 
 
 def finest_removed(ref: np.ndarray, views: list[np.ndarray], weights: list[np.ndarray], pick: np.ndarray,
