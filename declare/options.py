@@ -47,7 +47,7 @@ class Options:  # frozen: hashable, so a cluster worker keys its loaded model by
                                    metavar="N")
     burst_method: str = option("classical", "With --burst: classical (the views aligned, the darkest "
                                "confirmed value kept; no network) or teacher (the three-view network "
-                               "on the reference and its two nearest aligned views).", "--burst-method",
+                               "on that result and the two nearest aligned views).", "--burst-method",
                                type=click.Choice(BURST_METHODS), show_default=True)
     device: str = option("auto", "Where to run; auto picks CUDA, then MPS, then the CPU.",
                          "--device", type=click.Choice(DEVICES), show_default=True)

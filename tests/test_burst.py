@@ -80,6 +80,24 @@ def test_an_area_only_one_view_shows_dark_fades_into_the_removal_around_it():
     assert step(hard) == pytest.approx(0.5) and step(eased) < 0.1
 
 
+def test_the_teacher_sees_the_classical_composite_between_the_two_nearest_views():
+    views, _ = synthetic_burst([(-6, 3), (-3, 1), (0, 0), (2, -2), (5, -4)],
+                               [(-22, 12), (-11, 6), (0, 0), (10, -8), (20, -15)])
+    seen = []
+
+    class Teacher:              # stands in for a Session: what the network is given
+        def clean_burst(self, three, tile, overlap, progress):
+            seen.append(three)
+            return three[1]
+
+    classical = clean_burst(views).transmission
+    clean_burst(views, method="teacher", session=Teacher())
+    before, middle, after = seen[0]
+    assert np.array_equal(middle, classical) and not np.array_equal(middle, views[2])
+    near = lambda a, b: np.abs(a - b).mean() < np.abs(views[0] - b).mean()   # noqa: E731
+    assert near(before, views[2]) and near(after, views[2])    # views 1 and 3, aligned; not 0 or 4
+
+
 def test_a_dark_object_in_one_view_leaves_no_hole():
     views, truths = synthetic_burst([(-3, 2), (0, 0), (4, -1)], [(0, 0)] * 3, strength=0.0)
     views[0] = views[0].copy()

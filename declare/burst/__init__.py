@@ -5,8 +5,10 @@ The views are registered onto the reference on the scene behind the glass
 
 - ``classical``: the guarded lower envelope of :mod:`declare.burst.compose`,
   no network; it can only take light away where another view shows less;
-- ``teacher``: the three-view teacher network on the reference and its two
-  nearest aligned views (the paper's model; needs a teacher checkpoint).
+- ``teacher``: the three-view teacher network (the paper's model; needs a
+  teacher checkpoint) on the classical composite and the reference's two
+  nearest aligned views: it takes away more than the composite alone, and
+  changes more elsewhere.
 
 Whatever the method, a burst that cannot help is answered with the reference
 itself and a warning, never a darker copy: views that cannot be registered are
