@@ -19,19 +19,48 @@ def invoke(*args):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
-def test_a_known_homography_is_recovered_from_a_real_photo():
+def _warped(truth):
+    """glass-6 and a view of it under ``truth`` (reference pixel -> view pixel)."""
     photo = as_float(real_array("glass-6.jpg"))
     h, w = photo.shape[:2]
-    truth = np.array([[1.01, 0.02, 6.5], [-0.015, 0.995, -4.25], [2e-5, -1e-5, 1.0]])  # reference -> view
-    view = cv2.warpPerspective(photo, truth, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
-    reg = register(reference(gray(photo), AlignConfig()), gray(view), AlignConfig())
+    return photo, cv2.warpPerspective(photo, truth, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+
+
+def _error_px(reg, truth, shape) -> float:
+    """Mean distance between where the registration and ``truth`` put the reference's pixels
+    (a 20 px border left out)."""
+    h, w = shape[:2]
     mx, my = sampling_map(reg, 1.0, (1.0, 1.0), (h, w))
     ys, xs = np.mgrid[20:h - 20:8, 20:w - 20:8].astype(np.float64)
     den = truth[2, 0] * xs + truth[2, 1] * ys + truth[2, 2]
     tx = (truth[0, 0] * xs + truth[0, 1] * ys + truth[0, 2]) / den
     ty = (truth[1, 0] * xs + truth[1, 1] * ys + truth[1, 2]) / den
-    err = np.hypot(mx[20:h - 20:8, 20:w - 20:8] - tx, my[20:h - 20:8, 20:w - 20:8] - ty)
-    assert err.mean() < 0.5, err.mean()
+    return float(np.hypot(mx[20:h - 20:8, 20:w - 20:8] - tx, my[20:h - 20:8, 20:w - 20:8] - ty).mean())
+
+
+def test_a_known_homography_is_recovered_from_a_real_photo():
+    truth = np.array([[1.01, 0.02, 6.5], [-0.015, 0.995, -4.25], [2e-5, -1e-5, 1.0]])  # reference -> view
+    photo, view = _warped(truth)
+    reg = register(reference(gray(photo), AlignConfig()), gray(view), AlignConfig())
+    assert _error_px(reg, truth, photo.shape) < 0.5
+
+
+def test_a_scene_too_plain_for_features_is_registered_on_the_whole_image(monkeypatch):
+    """A pale wall, a glass case (Kopf et al.'s 00001): too few features match, and the
+    whole-image (ECC) homography puts the view in place; turned off, the view is left out."""
+    from declare.burst import align
+    from declare.burst.align import AlignError
+
+    truth = np.array([[1.01, 0.01, 9.5], [-0.01, 0.99, -6.25], [1e-5, -1e-5, 1.0]])
+    photo, view = _warped(truth)
+    monkeypatch.setattr(align, "features", lambda g8, cfg: ((), None))     # no feature anywhere
+    ref = reference(gray(photo), AlignConfig())
+    assert _error_px(register(ref, gray(view), AlignConfig()), truth, photo.shape) < 0.5
+    with pytest.raises(AlignError, match="too few features"):
+        register(ref, gray(view), AlignConfig(dense_min=0))
+    h, w = photo.shape[:2]
+    with pytest.raises(AlignError):             # another photo altogether does not correlate
+        register(ref, gray(as_float(real_array("glass-3.jpg", (w, h)))), AlignConfig())
 
 
 def test_a_reflection_moving_against_a_still_scene_is_removed():
@@ -210,10 +239,10 @@ def test_bench_detail_says_when_a_result_is_softer_than_its_input():
 
 
 def test_a_far_view_too_unlike_the_reference_is_aligned_through_its_neighbour(monkeypatch):
-    """Where a far view shares too few features with the reference to be registered alone
-    (Kopf et al.'s 00001 lost two of four views so), its neighbour's homography chained
-    with the one from the neighbour to it puts it in place. Here the camera pans 40 px a
-    view and the far view's own registration is made to fail."""
+    """Where a far view cannot be registered alone, neither on its features nor on the whole
+    image, its neighbour's homography chained with the one from the neighbour to it puts it
+    in place. Here the camera pans 40 px a view and the far view's own registration is made
+    to fail."""
     from declare.burst import pipeline
     from declare.burst.align import AlignError
 

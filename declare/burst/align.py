@@ -5,7 +5,9 @@ differently, so the features of either can dominate a match. Several
 homographies are fitted in turn (RANSAC, each on the matches the earlier ones
 left), and the one whose warp leaves the smallest photometric residual on the
 reference is kept: the scene carries most of a photo's light, the reflection
-rarely does. A dense optical flow then follows what one homography cannot
+rarely does. Where too few features match (a pale wall, a glass case), the
+homography that best correlates the whole images (ECC) stands in. A dense
+optical flow then follows what one homography cannot
 (depth, lens distortion), smoothed so that it follows the scene rather than
 the reflection's own texture. Each pixel's confidence says whether the warped
 view brings edges the reference lacks (misplaced content). Exposure and white
@@ -42,6 +44,8 @@ class AlignConfig:
     flow: bool = True            # follow a dense flow after the homography (parallax)
     flow_smooth: float = 0.02    # flow blurred by this share of the working side: the scene's
                                  # motion is smooth, a reflection's texture is not
+    dense_min: float = 0.85      # where features fail, a whole-image (ECC) homography is believed at
+                                 # this correlation; 0: never tried
     new_edges: float = 0.06      # structure the warped view has and the reference lacks (gradient
                                  # per px, 0-1 levels): at this much, a pixel is not trusted. A
                                  # reflection's absence removes edges; misplaced content adds them
@@ -189,10 +193,34 @@ def homography_to(ref: Reference, view_g: np.ndarray, cfg: AlignConfig) -> np.nd
     residual on the reference; AlignError if none."""
     src, dst = _matches(ref.features, features(to_u8(view_g), cfg), cfg)
     candidates = candidate_homographies(src, dst, cfg)
+    if not candidates and cfg.dense_min > 0:
+        candidates = dense_homography(ref.gray, view_g, cfg)
     if not candidates:
         raise AlignError(f"too few features match in one consistent motion ({len(src)} matched)")
     shape = ref.gray.shape[:2]
     return min(candidates, key=lambda h: photometric_residual(ref.gray, *warp_gray(view_g, h, shape)))
+
+
+def dense_homography(ref_g: np.ndarray, view_g: np.ndarray, cfg: AlignConfig) -> list[np.ndarray]:
+    """For a scene too poor in texture for features (a pale wall, a glass case): the homography
+    (reference pixel -> view pixel) that best correlates the whole images (OpenCV's ECC, coarse
+    to fine from a phase-correlation shift), as a one-element list; empty if the correlation
+    stays under ``dense_min``."""
+    quarter = lambda g: cv2.resize(g, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)  # noqa: E731
+    (dx, dy), _ = cv2.phaseCorrelate(quarter(ref_g), quarter(view_g))
+    hom = np.array([[1, 0, 4 * dx], [0, 1, 4 * dy], [0, 0, 1]], np.float32)
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-5)
+    score = 0.0
+    for s in (0.25, 0.5, 1.0):
+        scale = np.diag([s, s, 1]).astype(np.float32)
+        a, b = (cv2.resize(g, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) for g in (ref_g, view_g))
+        try:
+            score, step = cv2.findTransformECC(a, b, (scale @ hom @ np.linalg.inv(scale)).astype(np.float32),
+                                               cv2.MOTION_HOMOGRAPHY, criteria, None, 5)
+        except cv2.error:       # it did not converge
+            return []
+        hom = np.linalg.inv(scale) @ step @ scale
+    return [hom.astype(np.float64)] if score >= cfg.dense_min else []
 
 
 def register(ref: Reference, view_g: np.ndarray, cfg: AlignConfig,

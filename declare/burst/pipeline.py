@@ -71,9 +71,10 @@ def align_burst(frames: list[np.ndarray], index: int, cfg: AlignConfig = AlignCo
 
 
 def _register(target, grays: dict, homographies: dict, i: int, index: int, cfg: AlignConfig):
-    """View ``i`` registered on the reference; where too few features match (a far view of a
-    scene poor in texture), through its registered neighbour towards the reference: the
-    neighbour's homography chained with the one from the neighbour to this view."""
+    """View ``i`` registered on the reference; where neither its features nor the whole image
+    register it (a far view of a scene poor in texture), through its registered neighbour
+    towards the reference: the neighbour's homography chained with the one from the
+    neighbour to this view."""
     try:
         return register(target, grays[i], cfg)
     except AlignError as direct:
