@@ -23,6 +23,8 @@ from declare.registry import ModelEntry
 
 CHUNK = 1 << 16
 TIMEOUT = (10.0, 30.0)  # connect, read (seconds)
+
+
 class WeightsError(Exception):
     """Weights that cannot be had; one line that says what to do."""
 

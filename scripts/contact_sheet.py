@@ -21,8 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from declare.bench.methods import baseline_method, model_method
-from declare.bench.report import thumbnail
-from declare.bench.report import level_changes
+from declare.bench.report import level_changes, thumbnail
 from declare.data.layouts import find_pairs, images_in
 from declare.images import read_photo
 from declare.tiling import OVERLAP, TILE

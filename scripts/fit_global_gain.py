@@ -19,14 +19,10 @@ from declare.metrics import psnr
 from declare.selection import choosing_pairs
 
 
-def validation_sets(data: Path) -> dict[str, list]:
-    return choosing_pairs(data)
-
-
 def main(data: Path) -> None:
     factors = np.round(np.arange(0.80, 1.0001, 0.005), 3)
     per_set = {}
-    for name, pairs in validation_sets(data).items():
+    for name, pairs in choosing_pairs(data).items():
         photos = [(read_photo(p.image).pixels, read_photo(p.truth).pixels) for p in pairs]
         per_set[name] = [np.mean([psnr(np.clip(x * f, 0, 1), t) for x, t in photos]) for f in factors]
         print(f"{name}: {len(photos)} pairs, best factor {factors[int(np.argmax(per_set[name]))]}")

@@ -80,11 +80,10 @@ def score(result: np.ndarray, image: np.ndarray, reference: np.ndarray | None) -
 def detail_kept(result: np.ndarray, image: np.ndarray, where: np.ndarray | None = None) -> float:
     """The result's finest detail over the image's (mean absolute difference from a 1 px
     Gaussian blur, over ``where``)."""
-    import cv2
+    from declare.burst.compose import channel_mean, fine_band
 
     def fine(a: np.ndarray) -> np.ndarray:
-        a = np.ascontiguousarray(a, np.float32)
-        return np.abs(a - cv2.GaussianBlur(a, (0, 0), 1.0)).mean(-1)
+        return channel_mean(np.abs(fine_band(np.ascontiguousarray(a, np.float32), 1.0)))
 
     where = np.ones(image.shape[:2], bool) if where is None else where
     base = float(fine(image)[where].mean()) if where.any() else 0.0

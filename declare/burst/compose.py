@@ -194,14 +194,14 @@ def finest_removed(ref: np.ndarray, views: list[np.ndarray], weights: list[np.nd
     view shows under ``keep`` of the reference's fine structure there (a reflection's edge it
     lacks); elsewhere nothing. Each view is judged against its own overall softness, and a
     view shaken to under half the reference's fine structure is not believed at all."""
-    h_ref = _fine(ref, sigma)
+    h_ref = fine_band(ref, sigma)
     e_ref = _energy(h_ref, sigma) + 1e-4
     taken = np.zeros_like(ref)
     for k, (view, weight) in enumerate(zip(views, weights), start=1):
         where = pick == k
         if not where.any():
             continue
-        h = _fine(view, sigma)
+        h = fine_band(view, sigma)
         e = _energy(h, sigma)
         sure = weight > 0.5
         softness = float(np.median(e[sure] / e_ref[sure])) if sure.mean() > 0.05 else 0.0
@@ -230,7 +230,8 @@ def blurred(image: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(image, (0, 0), sigma) if sigma > 0 else image
 
 
-def _fine(image: np.ndarray, sigma: float) -> np.ndarray:
+def fine_band(image: np.ndarray, sigma: float) -> np.ndarray:
+    """What a Gaussian blur of ``sigma`` px takes away: the image's finest detail."""
     return image - blurred(image, sigma)
 
 
